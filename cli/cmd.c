@@ -1,0 +1,78 @@
+/*
+ * cmd.c owns roomctl's command table, which drives dispatch, usage text and
+ * `roomctl help`, and the helpers commands use to report errors.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "roomctl.h"
+
+/* Every command, in the order `roomctl help` lists them: one line each. */
+const struct cmd_entry *cmd_table[] = {
+	&cmd_help_entry,
+	&cmd_version_entry,
+	&cmd_sim_entry,
+	NULL
+};
+
+/* The command named exactly name, or NULL. */
+const struct cmd_entry *
+cmd_find(const char *name)
+{
+	const struct cmd_entry **e;
+
+	for (e = cmd_table; *e != NULL; e++) {
+		if (strcmp((*e)->name, name) == 0)
+			return *e;
+	}
+	return NULL;
+}
+
+/* Print a command's usage line, or roomctl's own when entry is NULL. */
+void
+cmd_usage(const struct cmd_entry *entry, FILE *f)
+{
+	const struct cmd_entry **e;
+
+	if (entry != NULL) {
+		fprintf(f, "usage: roomctl %s%s%s\n", entry->name,
+		    *entry->args != '\0' ? " " : "", entry->args);
+		return;
+	}
+	fprintf(f, "usage: roomctl [--redis URL] [--prefix P] [--json] "
+	    "COMMAND [ARGS]\ncommands:");
+	for (e = cmd_table; *e != NULL; e++)
+		fprintf(f, " %s", (*e)->name);
+	fprintf(f, "\n");
+}
+
+/* Report a usage error and the usage on stderr; returns EXIT_USAGE. */
+int
+cmd_usage_error(const struct cmd_entry *entry, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "roomctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	cmd_usage(entry, stderr);
+	return EXIT_USAGE;
+}
+
+/* Report an error on stderr as one line: "roomctl: what went wrong". */
+void
+cmd_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "roomctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+}

@@ -1,0 +1,229 @@
+/*
+ * roomctl.h: the admin CLI's command table and the prototypes its commands
+ * share. Each command lives in cli/cmd-NAME.c and exports cmd_NAME_entry;
+ * cli/cmd.c lists them in one table that drives dispatch, usage text and
+ * `roomctl help` (and the completions are checked against it).
+ */
+#ifndef ROOMCTL_H
+#define ROOMCTL_H
+
+#include <sys/socket.h>
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uv.h>
+
+#include "shared.h"
+
+struct cJSON;
+
+/* Exit statuses, listed in roomctl(1); never renumber them. */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define EXIT_NOTFOUND 3
+
+/* What the global options decided, handed to every command. */
+struct cmd_ctx {
+	const char *redis;	/* URL from --redis or the environment */
+	const char *prefix;	/* key prefix, default "roomd:" */
+	int json;		/* --json */
+	int tty;		/* stdout is a terminal */
+};
+
+struct cmd_entry {
+	const char *name;
+	const char *args;	/* synopsis after the name */
+	const char *summary;	/* one line for `roomctl help` */
+	const char *options;	/* long options, space separated, for completions */
+	int (*exec)(struct cmd_ctx *, int argc, char **argv);
+};
+
+/* cmd.c */
+extern const struct cmd_entry *cmd_table[];
+const struct cmd_entry *cmd_find(const char *);
+void cmd_usage(const struct cmd_entry *, FILE *);
+int cmd_usage_error(const struct cmd_entry *, const char *, ...)
+    printflike(2, 3);
+void cmd_error(const char *, ...) printflike(1, 2);
+
+/* cmd-*.c */
+extern const struct cmd_entry cmd_help_entry;
+extern const struct cmd_entry cmd_version_entry;
+extern const struct cmd_entry cmd_sim_entry;
+
+/*
+ * wsclient.c: an RFC 6455 client on one libuv loop. The caller owns the
+ * struct (it may embed it, thousands to a loop) and must keep it, and the
+ * host and path strings given to ws_client_connect, alive until on_close.
+ * Fields are private to wsclient.c except data.
+ */
+#define WS_OP_CONT 0x0
+#define WS_OP_TEXT 0x1
+#define WS_OP_BINARY 0x2
+#define WS_OP_CLOSE 0x8
+#define WS_OP_PING 0x9
+#define WS_OP_PONG 0xa
+
+enum ws_client_state {
+	WS_CLIENT_IDLE,		/* no socket: connect may be called */
+	WS_CLIENT_CONNECTING,	/* TCP connect in progress */
+	WS_CLIENT_HANDSHAKE,	/* upgrade request sent, reading the reply */
+	WS_CLIENT_OPEN,
+	WS_CLIENT_CLOSING,	/* a close frame went out, waiting for the end */
+	WS_CLIENT_ENDING	/* handles closing: on_close comes next */
+};
+
+struct ws_client;
+struct ws_client_cb {
+	/* The upgrade completed. */
+	void (*on_open)(struct ws_client *);
+	/* A whole text or binary message; payload points into a buffer that
+	 * is reused once the callback returns. */
+	void (*on_message)(struct ws_client *, int opcode, const char *,
+	    size_t);
+	/*
+	 * The connection is over and both handles are closed: the struct may
+	 * be freed or connected again. code is the peer's close code (1005
+	 * when it gave none), the code we failed the connection with (1002,
+	 * 1007, 1009), or 1006 for anything else (connect error, EOF,
+	 * refused upgrade: see ws_client_http_status).
+	 */
+	void (*on_close)(struct ws_client *, int code, const char *reason);
+};
+
+/* Read and frame buffers: grown when needed, reused for every message. */
+struct ws_bytes {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+struct ws_client {
+	void *data;			/* for the caller */
+
+	uv_loop_t *loop;
+	const struct ws_client_cb *cb;
+	enum ws_client_state state;
+	uv_tcp_t tcp;			/* closed before on_close */
+	uv_timer_t timer;		/* handshake and close bounds */
+	uv_connect_t connect;
+	const char *host;		/* Host header, caller's */
+	int port;
+	const char *path;		/* path and query, caller's */
+	int handles;			/* handles not closed yet */
+	int http_status;		/* a refused upgrade's status, or 0 */
+	int end_code;			/* for on_close, 0 until known */
+	int close_received;
+	uint8_t frag_opcode;		/* message being reassembled, or 0 */
+	uint64_t rng;			/* mask generator, seeded per connect */
+	size_t wqueued;			/* bytes in uv_write, not written yet */
+	size_t max_message;		/* larger messages fail with 1009 */
+	char key[32];			/* Sec-WebSocket-Key, base64 */
+	char reason[128];		/* for on_close */
+	struct ws_bytes rbuf;		/* read, parsed in place */
+	struct ws_bytes wbuf;		/* frame being written */
+	struct ws_bytes frag;		/* fragments of one message */
+};
+
+void ws_client_init(struct ws_client *, uv_loop_t *,
+    const struct ws_client_cb *, void *);
+void ws_client_free(struct ws_client *);
+int ws_client_resolve(uv_loop_t *, const char *, int,
+    struct sockaddr_storage *, char **);
+int ws_client_connect(struct ws_client *, const struct sockaddr *,
+    const char *, int, const char *);
+int ws_client_send(struct ws_client *, int, const void *, size_t);
+void ws_client_close(struct ws_client *, int, const char *);
+void ws_client_abort(struct ws_client *, const char *);
+int ws_client_is_open(const struct ws_client *);
+int ws_client_http_status(const struct ws_client *);
+
+/* cmd-sim.c: what `roomctl sim` was asked to do. */
+struct sim_opts {
+	char **urls;			/* at least one */
+	size_t nurls;
+	unsigned clients;		/* default 1 */
+	const char *room;		/* $room, default "sim" */
+	const char *token;		/* NULL: none */
+	const char *transcript;		/* NULL: none */
+	const char *script;		/* path, "-" for stdin, NULL: load mode */
+	unsigned rooms;			/* load mode */
+	double rate;			/* events a second per client */
+	uint64_t duration_ms;
+	int json;			/* --json */
+};
+
+/* sim-script.c: a script's lines, and the steps one client runs. */
+enum sim_op {
+	SIM_CONNECT,
+	SIM_JOIN,
+	SIM_LEAVE,
+	SIM_PUBLISH,
+	SIM_STATE,
+	SIM_SEND,
+	SIM_SEND_BINARY,
+	SIM_EXPECT,
+	SIM_SLEEP,
+	SIM_BARRIER,
+	SIM_DISCONNECT
+};
+
+enum sim_match_kind {
+	SIM_MATCH_EQ,			/* FIELD=VALUE */
+	SIM_MATCH_NE,			/* FIELD!=VALUE: absent or different */
+	SIM_MATCH_ANY			/* FIELD=*: present */
+};
+
+struct sim_match {
+	enum sim_match_kind kind;
+	char *path;			/* dotted */
+	char *value;
+	struct cJSON *json;		/* value parsed, or NULL */
+};
+
+struct sim_step {
+	enum sim_op op;
+	unsigned line;
+	char *text;			/* the line after substitution */
+	char *a;			/* room, token, type, or frame text */
+	char *b;			/* event or key */
+	char *arg;			/* JSON argument text, or NULL */
+	struct sim_match *match;
+	size_t nmatch;
+	uint64_t ms;			/* expect within, sleep */
+};
+
+struct sim_line {
+	unsigned line;
+	char *text;			/* comment and blanks stripped */
+};
+
+struct sim_script {
+	char *name;			/* for messages: the path or "stdin" */
+	struct sim_line *lines;
+	size_t nlines;
+};
+
+struct sim_vars {
+	unsigned i;
+	unsigned n;
+	const char *room;
+};
+
+int sim_script_load(struct sim_script *, const char *, char **);
+void sim_script_free(struct sim_script *);
+int sim_script_compile(const struct sim_script *, const struct sim_vars *,
+    struct sim_step **, size_t *, char **);
+void sim_steps_free(struct sim_step *, size_t);
+int sim_step_matches(const struct sim_step *, const struct cJSON *);
+void sim_duration_format(char *, size_t, uint64_t);
+
+/* sim-run.c */
+int sim_run(const struct sim_opts *, const struct sim_script *);
+
+/* sim-load.c */
+int sim_load(const struct sim_opts *);
+
+#endif

@@ -1,0 +1,782 @@
+/* config.c: roomd's settings from the command line, ROOMD_* and a file. */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+/* Where a value came from; a higher source wins over a lower one. */
+enum config_src { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_ARGV };
+
+/* Which sources may set an option. */
+#define IN_ARGV 0x1
+#define IN_ENV 0x2
+#define IN_FILE 0x4
+#define IN_ALL (IN_ARGV | IN_ENV | IN_FILE)
+
+enum opt_type {
+	OPT_STRING,
+	OPT_UINT,
+	OPT_FLAG,
+	OPT_LEVEL,
+	OPT_FORMAT,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+struct opt;
+/* Check a value; return 0, or -1 with *why (malloc'd) saying what's wrong. */
+typedef int (*opt_check_fn)(const struct opt *, const char *, char **why);
+
+/*
+ * One option. The table below drives parsing from all three sources and
+ * the usage text, so they cannot disagree.
+ */
+struct opt {
+	const char *name;
+	enum opt_type type;
+	size_t off;		/* field in struct config */
+	uint64_t min, max;	/* OPT_UINT range */
+	int in;			/* IN_* */
+	opt_check_fn check;	/* extra check of OPT_STRING values */
+	int own_cause;		/* check's *why is a whole sentence */
+	int secret;		/* never echo the value */
+	const char *arg;	/* for usage */
+	const char *help;
+};
+
+static int check_listen(const struct opt *, const char *, char **);
+static int check_redis(const struct opt *, const char *, char **);
+static int check_prefix(const struct opt *, const char *, char **);
+static int check_node_id(const struct opt *, const char *, char **);
+static int check_nonempty(const struct opt *, const char *, char **);
+
+#define F(f) offsetof(struct config, f)
+static const struct opt opts[] = {
+	{ "listen", OPT_STRING, F(listen), 0, 0, IN_ALL, check_listen, 1, 0,
+	    "ADDR:PORT", "address to serve WebSocket and HTTP on "
+	    "(127.0.0.1:7700)" },
+	{ "redis", OPT_STRING, F(redis), 0, 0, IN_ALL, check_redis, 1, 1,
+	    "URL", "redis://[:password@]host[:port][/db] or "
+	    "unix:///path[?db=N]" },
+	{ "prefix", OPT_STRING, F(prefix), 0, 0, IN_ALL, check_prefix, 0, 0,
+	    "P", "prefix of every Redis key (roomd:)" },
+	{ "config", OPT_STRING, F(config), 0, 0, IN_ARGV | IN_ENV,
+	    check_nonempty, 0, 0, "FILE", "read name = value lines from FILE" },
+	{ "auth-secret", OPT_STRING, F(auth_secret), 0, 0, IN_ALL,
+	    check_nonempty, 0, 1, "S", "HMAC secret of client tokens" },
+	{ "auth-secret-file", OPT_STRING, F(auth_secret_file), 0, 0, IN_ALL,
+	    check_nonempty, 0, 0, "F", "read the secret from F" },
+	{ "insecure", OPT_FLAG, F(insecure), 0, 0, IN_ALL, NULL, 0, 0, NULL,
+	    "allow anonymous clients on a non-loopback address" },
+	{ "node-id", OPT_STRING, F(node_id), 0, 0, IN_ALL, check_node_id, 0,
+	    0, "ID", "this node's id (generated)" },
+	{ "history", OPT_UINT, F(history), 1, 1000000, IN_ALL, NULL, 0, 0,
+	    "N", "frames kept per room (1000)" },
+	{ "room-ttl", OPT_UINT, F(room_ttl), 1, 31536000, IN_ALL, NULL, 0, 0,
+	    "SECS", "idle room lifetime (10800)" },
+	{ "empty-ttl", OPT_UINT, F(empty_ttl), 0, 31536000, IN_ALL, NULL, 0, 0,
+	    "SECS", "lifetime of a closed room's keys, 0 deletes (60)" },
+	{ "max-frame", OPT_UINT, F(max_frame), 256, 16777216, IN_ALL, NULL, 0,
+	    0, "BYTES", "largest client frame (65536)" },
+	{ "max-rooms-per-conn", OPT_UINT, F(max_rooms_per_conn), 1, 10000,
+	    IN_ALL, NULL, 0, 0, "N", "rooms one connection may join (32)" },
+	{ "max-conns", OPT_UINT, F(max_conns), 1, 1000000, IN_ALL, NULL, 0, 0,
+	    "N", "connections at once (20000)" },
+	{ "rate", OPT_UINT, F(rate), 1, 1000000, IN_ALL, NULL, 0, 0,
+	    "MSGS_PER_SEC", "requests per second per connection (100)" },
+	{ "log-level", OPT_LEVEL, F(log_level), 0, 0, IN_ALL, NULL, 0, 0,
+	    "debug|info|warn|error", "lowest level logged (info)" },
+	{ "log-format", OPT_FORMAT, F(log_format), 0, 0, IN_ALL, NULL, 0, 0,
+	    "text|json", "log line format (text)" },
+	{ "check-config", OPT_FLAG, F(check_config), 0, 0, IN_ARGV, NULL, 0, 0,
+	    NULL, "check the settings and exit" },
+	{ "help", OPT_HELP, 0, 0, 0, IN_ARGV, NULL, 0, 0, NULL,
+	    "print this help and exit (also -h)" },
+	{ "version", OPT_VERSION, 0, 0, 0, IN_ARGV, NULL, 0, 0, NULL,
+	    "print the version and exit (also -V)" },
+};
+#undef F
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+/* What config_load tracks while it merges the sources. */
+struct loader {
+	struct config *cfg;
+	enum config_src src[NOPTS];	/* who set each option */
+	char *where[NOPTS];		/* "--x", "ROOMD_X" or "FILE:LINE" */
+};
+
+/* Where a value being applied comes from, for error messages. */
+struct origin {
+	enum config_src src;
+	const char *env;	/* SRC_ENV: the variable */
+	const char *file;	/* SRC_FILE */
+	size_t line;
+};
+
+static const struct opt *
+opt_find(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		if (strlen(opts[i].name) == len &&
+		    strncmp(opts[i].name, name, len) == 0)
+			return &opts[i];
+	}
+	return NULL;
+}
+
+/* Name of the environment variable for an option: ROOMD_MAX_FRAME. */
+static void
+opt_env_name(const struct opt *o, char *out, size_t outlen)
+{
+	size_t i;
+
+	snprintf(out, outlen, "ROOMD_%s", o->name);
+	for (i = 6; out[i] != '\0'; i++)
+		out[i] = (out[i] == '-') ? '_' : (char)toupper(
+		    (unsigned char)out[i]);
+}
+
+/* Describe an origin the short way: "--history", "ROOMD_HISTORY", "F:3". */
+static char *
+origin_where(const struct opt *o, const struct origin *org)
+{
+	char *s;
+
+	switch (org->src) {
+	case SRC_ARGV:
+		xasprintf(&s, "--%s", o->name);
+		break;
+	case SRC_ENV:
+		s = xstrdup(org->env);
+		break;
+	case SRC_FILE:
+		xasprintf(&s, "%s:%zu", org->file, org->line);
+		break;
+	default:
+		xasprintf(&s, "default %s", o->name);
+		break;
+	}
+	return s;
+}
+
+/*
+ * Set *cause for a bad value of o from org. why explains; when own is set
+ * it is a whole sentence and is only prefixed with where it came from.
+ */
+static int
+bad_value(char **cause, const struct opt *o, const struct origin *org,
+    const char *value, const char *why, int own)
+{
+	char *where;
+
+	if (own || o->secret) {
+		where = origin_where(o, org);
+		if (own)
+			xasprintf(cause, "%s: %s", where, why);
+		else
+			xasprintf(cause, "%s: bad value: %s", where, why);
+		free(where);
+		return -1;
+	}
+	switch (org->src) {
+	case SRC_ARGV:
+		xasprintf(cause, "bad value '%s' for --%s: %s", value, o->name,
+		    why);
+		break;
+	case SRC_ENV:
+		xasprintf(cause, "%s: bad value '%s': %s", org->env, value,
+		    why);
+		break;
+	default:
+		xasprintf(cause, "%s:%zu: bad value '%s' for %s: %s", org->file,
+		    org->line, value, o->name, why);
+		break;
+	}
+	return -1;
+}
+
+/* Parse the boolean spellings flags accept in all three sources. */
+static int
+parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on" };
+	static const char *const no[] = { "0", "false", "no", "off" };
+	size_t i;
+
+	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+check_listen(const struct opt *o, const char *v, char **why)
+{
+	char host[256];
+	int port;
+
+	(void)o;
+	return hostport_parse(v, host, sizeof host, &port, why);
+}
+
+static int
+check_redis(const struct opt *o, const char *v, char **why)
+{
+	struct redis_url u;
+
+	(void)o;
+	return redis_url_parse(v, &u, why);
+}
+
+/*
+ * Keys are built as prefix + name, so whitespace would split commands in
+ * redis-cli and braces would steal the room's hash tag.
+ */
+static int
+check_prefix(const struct opt *o, const char *v, char **why)
+{
+	const unsigned char *p;
+
+	(void)o;
+	if (*v == '\0' || strlen(v) > 64) {
+		*why = xstrdup("expected 1 to 64 characters");
+		return -1;
+	}
+	for (p = (const unsigned char *)v; *p != '\0'; p++) {
+		if (*p <= ' ' || *p == 0x7f || *p == '{' || *p == '}') {
+			*why = xstrdup("spaces, control characters and braces "
+			    "are not allowed");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_node_id(const struct opt *o, const char *v, char **why)
+{
+	(void)o;
+	if (!id_valid(v, strlen(v))) {
+		*why = xstrdup("expected 1 to 64 of A-Z a-z 0-9 _ . : -");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_nonempty(const struct opt *o, const char *v, char **why)
+{
+	(void)o;
+	if (*v == '\0') {
+		*why = xstrdup("must not be empty");
+		return -1;
+	}
+	return 0;
+}
+
+/* The other half of the auth-secret / auth-secret-file pair, or -1. */
+static int
+opt_partner(const struct opt *o)
+{
+	const struct opt *p = NULL;
+
+	if (strcmp(o->name, "auth-secret") == 0)
+		p = opt_find("auth-secret-file", strlen("auth-secret-file"));
+	else if (strcmp(o->name, "auth-secret-file") == 0)
+		p = opt_find("auth-secret", strlen("auth-secret"));
+	return (p != NULL) ? (int)(p - opts) : -1;
+}
+
+/*
+ * Check value for o and store it unless a higher source already set it.
+ * Values that end up overridden are still checked, so a broken file is
+ * reported even when the command line hides the mistake. Return 0 or -1.
+ */
+static int
+opt_apply(struct loader *ld, const struct opt *o, const char *value,
+    const struct origin *org, char **cause)
+{
+	size_t i = (size_t)(o - opts);
+	char *base = (char *)ld->cfg, *why = NULL, **sp;
+	uint64_t u = 0;
+	int b = 0, partner, r;
+	enum log_level lv = LOG_LEVEL_INFO;
+	enum log_format lf = LOG_FORMAT_TEXT;
+
+	switch (o->type) {
+	case OPT_UINT:
+		if (parse_uint(value, o->min, o->max, &u) != 0) {
+			xasprintf(&why, "expected an integer from %llu to %llu",
+			    (unsigned long long)o->min,
+			    (unsigned long long)o->max);
+			goto bad;
+		}
+		break;
+	case OPT_FLAG:
+		if (parse_bool(value, &b) != 0) {
+			why = xstrdup("expected true or false");
+			goto bad;
+		}
+		break;
+	case OPT_LEVEL:
+		if (log_level_parse(value, &lv) != 0) {
+			why = xstrdup("expected debug, info, warn or error");
+			goto bad;
+		}
+		break;
+	case OPT_FORMAT:
+		if (log_format_parse(value, &lf) != 0) {
+			why = xstrdup("expected text or json");
+			goto bad;
+		}
+		break;
+	case OPT_STRING:
+		if (o->check != NULL && o->check(o, value, &why) != 0)
+			goto bad;
+		break;
+	default:
+		break;
+	}
+
+	/* Sources are applied highest first; a lower one never overrides. */
+	if (ld->src[i] > org->src)
+		return 0;
+	partner = opt_partner(o);
+	if (partner != -1 && ld->src[partner] > org->src)
+		return 0;
+	if (partner != -1 && ld->src[partner] == org->src) {
+		char *w = origin_where(o, org);
+
+		xasprintf(cause, "%s: give auth-secret or auth-secret-file, "
+		    "not both", w);
+		free(w);
+		return -1;
+	}
+
+	switch (o->type) {
+	case OPT_UINT:
+		*(uint64_t *)(base + o->off) = u;
+		break;
+	case OPT_FLAG:
+		*(int *)(base + o->off) = b;
+		break;
+	case OPT_LEVEL:
+		*(enum log_level *)(base + o->off) = lv;
+		break;
+	case OPT_FORMAT:
+		*(enum log_format *)(base + o->off) = lf;
+		break;
+	case OPT_STRING:
+		sp = (char **)(base + o->off);
+		free(*sp);
+		*sp = xstrdup(value);
+		break;
+	default:
+		break;
+	}
+	ld->src[i] = org->src;
+	free(ld->where[i]);
+	ld->where[i] = origin_where(o, org);
+	return 0;
+
+bad:
+	r = bad_value(cause, o, org, value, why, o->own_cause);
+	free(why);
+	return r;
+}
+
+/*
+ * Read the command line. Return CONFIG_OK, CONFIG_EXIT after printing help
+ * or the version, or CONFIG_ERROR with *cause.
+ */
+static int
+load_argv(struct loader *ld, int argc, char **argv, char **cause)
+{
+	struct origin org = { SRC_ARGV, NULL, NULL, 0 };
+	const struct opt *o;
+	const char *arg, *name, *eq, *value;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		arg = argv[i];
+		if (strcmp(arg, "-h") == 0)
+			arg = "--help";
+		else if (strcmp(arg, "-V") == 0)
+			arg = "--version";
+		if (strcmp(arg, "--") == 0) {
+			if (i + 1 < argc) {
+				xasprintf(cause, "unexpected argument '%s'",
+				    argv[i + 1]);
+				return CONFIG_ERROR;
+			}
+			break;
+		}
+		if (arg[0] != '-' || arg[1] == '\0') {
+			xasprintf(cause, "unexpected argument '%s'", arg);
+			return CONFIG_ERROR;
+		}
+		if (arg[1] != '-') {
+			xasprintf(cause, "unknown option '%s'", arg);
+			return CONFIG_ERROR;
+		}
+		name = arg + 2;
+		eq = strchr(name, '=');
+		o = opt_find(name, eq != NULL ? (size_t)(eq - name) :
+		    strlen(name));
+		if (o == NULL || !(o->in & IN_ARGV)) {
+			xasprintf(cause, "unknown option '--%.*s'",
+			    (int)(eq != NULL ? eq - name : (int)strlen(name)),
+			    name);
+			return CONFIG_ERROR;
+		}
+
+		switch (o->type) {
+		case OPT_HELP:
+		case OPT_VERSION:
+			if (eq != NULL) {
+				xasprintf(cause, "--%s takes no value",
+				    o->name);
+				return CONFIG_ERROR;
+			}
+			if (o->type == OPT_HELP)
+				config_usage(stdout);
+			else
+				printf("roomd %s\n", ROOMD_VERSION);
+			return CONFIG_EXIT;
+		case OPT_FLAG:
+			value = (eq != NULL) ? eq + 1 : "true";
+			break;
+		default:
+			if (eq != NULL)
+				value = eq + 1;
+			else if (i + 1 < argc)
+				value = argv[++i];
+			else {
+				xasprintf(cause, "--%s needs a value",
+				    o->name);
+				return CONFIG_ERROR;
+			}
+			break;
+		}
+		if (opt_apply(ld, o, value, &org, cause) != 0)
+			return CONFIG_ERROR;
+	}
+	return CONFIG_OK;
+}
+
+/*
+ * Read ROOMD_* variables. Empty ones count as unset, as container
+ * environments often define every variable. Unknown ROOMD_* names are
+ * ignored: the environment is shared with other programs and scripts.
+ */
+static int
+load_env(struct loader *ld, char **cause)
+{
+	struct origin org = { SRC_ENV, NULL, NULL, 0 };
+	char env[64];
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		if (!(opts[i].in & IN_ENV))
+			continue;
+		opt_env_name(&opts[i], env, sizeof env);
+		v = getenv(env);
+		if (v == NULL || *v == '\0')
+			continue;
+		org.env = env;
+		if (opt_apply(ld, &opts[i], v, &org, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Trim blanks at both ends of s in place; return the new start. */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Apply one "name = value" line of file; return 0 or -1 with *cause. */
+static int
+load_line(struct loader *ld, char *line, const struct origin *org,
+    char **cause)
+{
+	const struct opt *o;
+	char *name, *value, *eq, *p;
+	size_t len;
+
+	line = trim(line);
+	if (*line == '\0' || *line == '#')
+		return 0;
+	eq = strchr(line, '=');
+	if (eq != NULL) {
+		*eq = '\0';
+		value = trim(eq + 1);
+	} else
+		value = NULL;
+	name = trim(line);
+	/* max_frame reads as well as max-frame. */
+	for (p = name; *p != '\0'; p++) {
+		if (*p == '_')
+			*p = '-';
+	}
+	o = opt_find(name, strlen(name));
+	if (o == NULL || o->type == OPT_HELP || o->type == OPT_VERSION) {
+		xasprintf(cause, "%s:%zu: unknown option '%s'", org->file,
+		    org->line, name);
+		return -1;
+	}
+	if (!(o->in & IN_FILE)) {
+		xasprintf(cause, "%s:%zu: %s cannot be set in a config file",
+		    org->file, org->line, name);
+		return -1;
+	}
+	if (value == NULL) {
+		/* A flag alone on its line turns it on. */
+		if (o->type != OPT_FLAG) {
+			xasprintf(cause, "%s:%zu: expected '%s = value'",
+			    org->file, org->line, name);
+			return -1;
+		}
+		value = "true";
+	}
+	len = strlen(value);
+	if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
+		value[len - 1] = '\0';
+		value++;
+	}
+	return opt_apply(ld, o, value, org, cause);
+}
+
+/* Read the config file named by --config or ROOMD_CONFIG, if any. */
+static int
+load_file(struct loader *ld, const char *path, char **cause)
+{
+	struct origin org = { SRC_FILE, NULL, path, 0 };
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		xasprintf(cause, "cannot open config file '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (getline(&line, &cap, f) != -1) {
+		org.line++;
+		if (load_line(ld, line, &org, cause) != 0) {
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		xasprintf(cause, "cannot read config file '%s': %s", path,
+		    strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+/*
+ * Read a secret file into *out, without its trailing newlines (editors add
+ * one, and a newline in an HMAC key would be invisible and wrong).
+ */
+static int
+read_secret(const char *path, const char *where, char **out, char **cause)
+{
+	struct buf b;
+	char chunk[4096];
+	size_t n;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		xasprintf(cause, "%s: cannot open secret file '%s': %s", where,
+		    path, strerror(errno));
+		return -1;
+	}
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&b, chunk, n);
+	if (ferror(f)) {
+		xasprintf(cause, "%s: cannot read secret file '%s': %s", where,
+		    path, strerror(errno));
+		fclose(f);
+		buf_free(&b);
+		return -1;
+	}
+	fclose(f);
+	while (b.len > 0 && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r'))
+		b.p[--b.len] = '\0';
+	if (b.len == 0 || strlen(b.p) != b.len) {
+		xasprintf(cause, "%s: secret file '%s' is %s", where, path,
+		    b.len == 0 ? "empty" : "binary (it holds a NUL byte)");
+		buf_free(&b);
+		return -1;
+	}
+	*out = buf_detach(&b);
+	return 0;
+}
+
+/* Fill in the defaults documented in config.h. */
+static void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->listen = xstrdup("127.0.0.1:7700");
+	cfg->redis = xstrdup("redis://127.0.0.1:6379/0");
+	cfg->prefix = xstrdup("roomd:");
+	cfg->history = 1000;
+	cfg->room_ttl = 10800;
+	cfg->empty_ttl = 60;
+	cfg->max_frame = 65536;
+	cfg->max_rooms_per_conn = 32;
+	cfg->max_conns = 20000;
+	cfg->rate = 100;
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->log_format = LOG_FORMAT_TEXT;
+}
+
+static size_t
+opt_index(const char *name)
+{
+	return (size_t)(opt_find(name, strlen(name)) - opts);
+}
+
+/* Turn the merged options into the derived fields; 0 or -1 with *cause. */
+static int
+config_derive(struct loader *ld, char **cause)
+{
+	struct config *cfg = ld->cfg;
+	char *secret;
+
+	/* These were checked when set; defaults are known good. */
+	if (redis_url_parse(cfg->redis, &cfg->redis_url, cause) != 0)
+		return -1;
+	if (hostport_parse(cfg->listen, cfg->listen_host,
+	    sizeof cfg->listen_host, &cfg->listen_port, cause) != 0)
+		return -1;
+
+	if (cfg->auth_secret_file != NULL) {
+		if (read_secret(cfg->auth_secret_file,
+		    ld->where[opt_index("auth-secret-file")], &secret,
+		    cause) != 0)
+			return -1;
+		free(cfg->auth_secret);
+		cfg->auth_secret = secret;
+	}
+	return 0;
+}
+
+/*
+ * Load the settings: defaults, then the config file, then ROOMD_*, then the
+ * command line, each overriding the one before. Return CONFIG_OK;
+ * CONFIG_EXIT when --help or --version was printed; or CONFIG_ERROR with
+ * *cause (malloc'd). On anything but CONFIG_OK cfg holds nothing to free.
+ */
+int
+config_load(struct config *cfg, int argc, char **argv, char **cause)
+{
+	struct loader ld;
+	size_t i;
+	int rc;
+
+	*cause = NULL;
+	config_defaults(cfg);
+	memset(&ld, 0, sizeof ld);
+	ld.cfg = cfg;
+
+	/* Highest precedence first: the command line names the file. */
+	rc = load_argv(&ld, argc, argv, cause);
+	if (rc == CONFIG_OK && load_env(&ld, cause) != 0)
+		rc = CONFIG_ERROR;
+	if (rc == CONFIG_OK && cfg->config != NULL &&
+	    load_file(&ld, cfg->config, cause) != 0)
+		rc = CONFIG_ERROR;
+	if (rc == CONFIG_OK && config_derive(&ld, cause) != 0)
+		rc = CONFIG_ERROR;
+
+	for (i = 0; i < NOPTS; i++)
+		free(ld.where[i]);
+	if (rc != CONFIG_OK)
+		config_free(cfg);
+	return rc;
+}
+
+/* Free the strings cfg owns; safe to call twice. */
+void
+config_free(struct config *cfg)
+{
+	free(cfg->listen);
+	free(cfg->redis);
+	free(cfg->prefix);
+	free(cfg->config);
+	free(cfg->auth_secret);
+	free(cfg->auth_secret_file);
+	free(cfg->node_id);
+	cfg->listen = cfg->redis = cfg->prefix = cfg->config = NULL;
+	cfg->auth_secret = cfg->auth_secret_file = cfg->node_id = NULL;
+}
+
+/* Print the synopsis and one line per option, from the option table. */
+void
+config_usage(FILE *f)
+{
+	char left[64];
+	size_t i;
+
+	fprintf(f,
+	    "usage: roomd [--listen ADDR:PORT] [--redis URL] [--prefix P] "
+	    "[--config FILE]\n"
+	    "             [--auth-secret S | --auth-secret-file F] "
+	    "[--insecure]\n"
+	    "             [--node-id ID] [--history N] [--room-ttl SECS] "
+	    "[--empty-ttl SECS]\n"
+	    "             [--max-frame BYTES] [--max-rooms-per-conn N] "
+	    "[--max-conns N]\n"
+	    "             [--rate MSGS_PER_SEC] [--log-level LEVEL] "
+	    "[--log-format text|json]\n"
+	    "             [--check-config]\n\n");
+	for (i = 0; i < NOPTS; i++) {
+		if (opts[i].arg != NULL)
+			snprintf(left, sizeof left, "--%s %s", opts[i].name,
+			    opts[i].arg);
+		else
+			snprintf(left, sizeof left, "--%s", opts[i].name);
+		if (strlen(left) > 24)
+			fprintf(f, "  %s\n  %-24s  %s\n", left, "",
+			    opts[i].help);
+		else
+			fprintf(f, "  %-24s  %s\n", left, opts[i].help);
+	}
+	fprintf(f, "\nEvery option can also be set as ROOMD_NAME in the "
+	    "environment (ROOMD_LISTEN,\nROOMD_AUTH_SECRET) or as 'name = "
+	    "value' in the config file; the command line\nwins over the "
+	    "environment, which wins over the file.\n");
+}

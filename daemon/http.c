@@ -1,0 +1,69 @@
+/*
+ * http.c: the plain HTTP endpoints on roomd's port: /healthz for load
+ * balancers and everything else answered 404. Kept off the /ws path.
+ */
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "roomd.h"
+
+/* Write a whole small response at once, then end the transaction. */
+static int
+http_respond(struct lws *wsi, unsigned int status, const char *type,
+    const char *body, size_t len)
+{
+	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start;
+	unsigned char *end = hdr + sizeof hdr - 1;
+	unsigned char *out;
+
+	if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+	    (const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	out = xmalloc(LWS_PRE + len + 1);
+	memcpy(out + LWS_PRE, body, len);
+	if (lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) !=
+	    (int)len) {
+		free(out);
+		return -1;
+	}
+	free(out);
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int
+http_healthz(struct lws *wsi)
+{
+	struct buf b;
+	int ok = store_ready(), rc;
+
+	buf_init(&b);
+	buf_printf(&b, "{\"status\":\"%s\",\"node\":\"%s\",\"redis\":%s,"
+	    "\"conns\":%zu,\"rooms\":%zu}\n", ok ? "ok" : "unavailable",
+	    node_id, ok ? "true" : "false", conn_count(), room_count());
+	rc = http_respond(wsi, ok ? HTTP_STATUS_OK :
+	    HTTP_STATUS_SERVICE_UNAVAILABLE, "application/json", b.p, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+/* A plain HTTP request for uri. Returns -1 to close the connection. */
+int
+http_serve(struct lws *wsi, const char *uri)
+{
+	static const char nf[] = "not found\n";
+
+	if (strcmp(uri, "/healthz") == 0)
+		return http_healthz(wsi);
+	return http_respond(wsi, HTTP_STATUS_NOT_FOUND, "text/plain", nf,
+	    sizeof nf - 1);
+}
+
+int
+http_writeable(struct lws *wsi)
+{
+	(void)wsi;
+	return 0;
+}

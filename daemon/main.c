@@ -1,0 +1,146 @@
+/*
+ * main.c: roomd's start and stop: settings, the one libuv loop that drives
+ * libwebsockets and hiredis alike, signals, and an orderly shutdown.
+ */
+#include <signal.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "roomd.h"
+
+#define SHUTDOWN_GRACE_MS 3000
+
+struct config cfg;
+struct stats stats;
+uv_loop_t *loop;
+char node_id[ID_MAX + 1];
+uint64_t started_at;
+int shutting_down;
+
+static uv_signal_t sig_term, sig_int;
+static uv_timer_t shutdown_timer;
+static uint64_t shutdown_deadline;
+
+/* Default node id: the host name made id-safe plus a random suffix, so a
+ * restarted node is a new node and its predecessor's members are cleaned. */
+static void
+default_node_id(void)
+{
+	char host[48] = "roomd";
+	unsigned char r[2] = { 0, 0 };
+
+	gethostname(host, sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	for (char *p = host; *p != '\0'; p++) {
+		if (!id_valid(p, 1))
+			*p = '-';
+	}
+	if (getrandom(r, sizeof r, 0) != sizeof r)
+		fatal("getrandom");
+	snprintf(node_id, sizeof node_id, "%s-%02x%02x", host, r[0], r[1]);
+}
+
+static int
+is_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	    strcmp(host, "localhost") == 0;
+}
+
+static void
+handle_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+/* Wait for clients to go (their leaves are sent as they close), then
+ * leave Redis and let the loop run dry. */
+static void
+shutdown_poll(uv_timer_t *t)
+{
+	if (conn_count() > 0 && mono_ms() < shutdown_deadline)
+		return;
+	uv_timer_stop(t);
+	uv_close((uv_handle_t *)t, handle_closed);
+	node_stop();
+	server_stop();
+	store_stop();
+	uv_close((uv_handle_t *)&sig_term, handle_closed);
+	uv_close((uv_handle_t *)&sig_int, handle_closed);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	(void)h;
+	if (shutting_down) {
+		log_warnx("second signal: exiting now");
+		exit(1);
+	}
+	shutting_down = 1;
+	log_info("shutting down on %s", signum == SIGTERM ? "SIGTERM" :
+	    "SIGINT");
+	conn_close_all(1001, "server shutting down");
+	shutdown_deadline = mono_ms() + SHUTDOWN_GRACE_MS;
+	uv_timer_init(loop, &shutdown_timer);
+	uv_timer_start(&shutdown_timer, shutdown_poll, 20, 20);
+}
+
+int
+main(int argc, char **argv)
+{
+	char *cause = NULL, where[300];
+	int rc;
+
+	rc = config_load(&cfg, argc, argv, &cause);
+	if (rc == CONFIG_EXIT)
+		return 0;
+	if (rc != CONFIG_OK) {
+		fprintf(stderr, "roomd: %s\n", cause);
+		free(cause);
+		return 2;
+	}
+	if (cfg.auth_secret == NULL && !cfg.insecure &&
+	    !is_loopback(cfg.listen_host)) {
+		fprintf(stderr, "roomd: refusing to listen on %s without "
+		    "--auth-secret; give --insecure to allow anonymous clients\n",
+		    cfg.listen);
+		config_free(&cfg);
+		return 2;
+	}
+	if (cfg.check_config) {
+		printf("roomd: configuration ok\n");
+		config_free(&cfg);
+		return 0;
+	}
+	log_init("roomd", cfg.log_level, cfg.log_format);
+	if (cfg.node_id != NULL)
+		snprintf(node_id, sizeof node_id, "%s", cfg.node_id);
+	else
+		default_node_id();
+	started_at = time_ms();
+	signal(SIGPIPE, SIG_IGN);
+
+	loop = uv_default_loop();
+	uv_signal_init(loop, &sig_term);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_init(loop, &sig_int);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+
+	redis_url_format(&cfg.redis_url, where, sizeof where);
+	log_info("roomd %s starting: node %s, redis %s", ROOMD_VERSION,
+	    node_id, where);
+	if (server_start() != 0) {
+		log_error("cannot listen on %s", cfg.listen);
+		config_free(&cfg);
+		return 1;
+	}
+	store_start();
+	node_start();
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_loop_close(loop);
+	log_info("stopped");
+	config_free(&cfg);
+	return 0;
+}

@@ -1,0 +1,234 @@
+/*
+ * server.c: the libwebsockets side of roomd: one context on the shared
+ * libuv loop, the /ws endpoint's connection lifecycle and message
+ * assembly, and plain HTTP requests handed to http.c.
+ */
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "roomd.h"
+
+/* A client that sends this many oversize frames in a row is closed. */
+#define TOO_LARGE_MAX 5
+
+struct session {
+	struct conn *c;
+};
+
+static struct lws_context *ctx;
+
+static void
+send_welcome(struct conn *c)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "{\"type\":\"welcome\",\"conn\":\"%s\",\"node\":\"%s\","
+	    "\"user\":", c->id, node_id);
+	if (c->user != NULL)
+		json_add_string(&b, c->user, strlen(c->user));
+	else
+		buf_adds(&b, "null");
+	buf_printf(&b, ",\"protocol\":%d,\"max_frame\":%llu}", ROOMD_PROTOCOL,
+	    (unsigned long long)cfg.max_frame);
+	conn_send_text(c, b.p, b.len);
+	buf_free(&b);
+}
+
+/*
+ * Refuse a frame over --max-frame with too_large; the connection goes on
+ * unless it keeps doing it. Returns -1 to close.
+ */
+static int
+refuse_too_large(struct lws *wsi, struct conn *c, size_t len)
+{
+	static const char why[] = "frames over max_frame";
+
+	conn_reply_error(c, conn_ticket(c), NULL, "too_large",
+	    "frame of %zu bytes is over the limit of %llu bytes", len,
+	    (unsigned long long)cfg.max_frame);
+	if (++c->too_large_count >= TOO_LARGE_MAX) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+		    (unsigned char *)why, sizeof why - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Assemble a message from what lws hands over (a message may come in
+ * several pieces) and handle it when complete. Returns -1 to close.
+ */
+static int
+receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
+{
+	static const char why[] = "binary frames are not accepted";
+	int final;
+
+	stats.bytes_in += len;
+	if (lws_frame_is_binary(wsi)) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+		    (unsigned char *)why, sizeof why - 1);
+		return -1;
+	}
+	final = lws_is_final_fragment(wsi) &&
+	    lws_remaining_packet_payload(wsi) == 0;
+	if (final && c->rxlen == 0 && !c->rx_discard) {
+		/* The common case: the whole message at once, no copy. */
+		stats.frames_in++;
+		if (len > cfg.max_frame)
+			return refuse_too_large(wsi, c, len);
+		c->too_large_count = 0;
+		request_handle(c, in, len);
+		return 0;
+	}
+	if (!c->rx_discard) {
+		if (c->rxlen + len > cfg.max_frame) {
+			free(c->rx);
+			c->rx = NULL;
+			c->rx_discard = 1;
+		} else {
+			c->rx = xrealloc(c->rx, c->rxlen + len + 1);
+			memcpy(c->rx + c->rxlen, in, len);
+		}
+		c->rxlen += len;
+	} else
+		c->rxlen += len;
+	if (!final)
+		return 0;
+	stats.frames_in++;
+	if (c->rx_discard) {
+		size_t n = c->rxlen;
+
+		c->rxlen = 0;
+		if (refuse_too_large(wsi, c, n) < 0)
+			return -1;
+		c->rx_discard = 0;
+		return 0;
+	}
+	c->too_large_count = 0;
+	request_handle(c, c->rx, c->rxlen);
+	free(c->rx);
+	c->rx = NULL;
+	c->rxlen = 0;
+	return 0;
+}
+
+/* Only /ws upgrades to a WebSocket. */
+static int
+filter_path(struct lws *wsi)
+{
+	char uri[256];
+
+	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0)
+		return -1;
+	return strcmp(uri, "/ws") == 0 ? 0 : -1;
+}
+
+static int
+callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct session *s = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		if (shutting_down)
+			return -1;
+		return filter_path(wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		s->c = conn_new(wsi);
+		log_debug("conn %s: open", s->c->id);
+		send_welcome(s->c);
+		break;
+	case LWS_CALLBACK_RECEIVE:
+		if (s->c == NULL || s->c->closing)
+			break;
+		return receive(wsi, s->c, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (s->c != NULL && conn_write(s->c) < 0)
+			return -1;
+		break;
+	case LWS_CALLBACK_CLOSED:
+		if (s->c != NULL) {
+			log_debug("conn %s: closed", s->c->id);
+			conn_closed(s->c);
+			s->c = NULL;
+		}
+		break;
+	case LWS_CALLBACK_HTTP:
+		return http_serve(wsi, in);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_writeable(wsi);
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "roomd.v1", callback_roomd, sizeof(struct session), 4096, 0, NULL,
+	    0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void
+lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_warnx("lws: %.*s", (int)n, line);
+	else
+		log_debug("lws: %.*s", (int)n, line);
+}
+
+int
+server_start(void)
+{
+	struct lws_context_creation_info info;
+	void *foreign[1] = { loop };
+	const char *iface = cfg.listen_host;
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+	memset(&info, 0, sizeof info);
+	info.port = cfg.listen_port;
+	if (strcmp(iface, "*") == 0 || strcmp(iface, "0.0.0.0") == 0 ||
+	    *iface == '\0')
+		iface = NULL;
+	info.iface = iface;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_LIBUV |
+	    LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	    LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	info.foreign_loops = foreign;
+	info.count_threads = 1;
+	info.fd_limit_per_thread = (unsigned int)(cfg.max_conns + 64);
+	info.timeout_secs = 10;
+	info.max_http_header_data = 4096;
+	info.pt_serv_buf_size = 16384;
+	ctx = lws_create_context(&info);
+	if (ctx == NULL)
+		return -1;
+	log_info("listening on %s:%d", cfg.listen_host, cfg.listen_port);
+	return 0;
+}
+
+void
+server_stop(void)
+{
+	if (ctx != NULL) {
+		lws_context_destroy(ctx);
+		ctx = NULL;
+	}
+}
+
+void
+server_want_write(struct conn *c)
+{
+	if (c->wsi != NULL)
+		lws_callback_on_writable(c->wsi);
+}

@@ -1,0 +1,393 @@
+/*
+ * store.c: roomd's two Redis connections on the libuv loop: one for
+ * commands and scripts, one carrying the pub/sub subscriptions. It loads
+ * the scripts, reconnects with backoff, and tells the room module when the
+ * subscription connection is new.
+ *
+ * All commands go down one connection, so Redis runs them in the order
+ * they were sent: that is what keeps one client's requests in order.
+ */
+#include <string.h>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/adapters/libuv.h>
+
+#include "roomd.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+static redisAsyncContext *cmd_ac;
+static redisAsyncContext *sub_ac;
+static int cmd_up;		/* connected and authenticated */
+static int sub_up;
+static int stopping;
+static uv_timer_t retry_timer;
+static uint64_t backoff_ms = BACKOFF_MIN_MS;
+static double rtt_ms;		/* moving average of script round trips */
+static char ctl_channel[128];
+
+/* A script call in flight; its arguments are kept to retry with EVAL. */
+struct script_call {
+	store_cb cb;
+	void *arg;
+	enum script_id sid;
+	int retried;
+	uint64_t sent_ns;
+	int argc;
+	const char **argv;
+	size_t *lens;
+	/* argv, lens and the argument bytes follow */
+};
+
+static void store_connect_all(void);
+static void sub_message(redisAsyncContext *, void *, void *);
+
+int
+store_ready(void)
+{
+	return cmd_up && sub_up;
+}
+
+double
+store_rtt_ms(void)
+{
+	return rtt_ms;
+}
+
+static void
+retry_cb(uv_timer_t *t)
+{
+	(void)t;
+	store_connect_all();
+}
+
+static void
+schedule_retry(void)
+{
+	if (stopping || uv_is_active((uv_handle_t *)&retry_timer))
+		return;
+	uv_timer_start(&retry_timer, retry_cb, backoff_ms, 0);
+	backoff_ms *= 2;
+	if (backoff_ms > BACKOFF_MAX_MS)
+		backoff_ms = BACKOFF_MAX_MS;
+}
+
+/* AUTH and SELECT replies: a refusal is fatal for this connection. */
+static void
+setup_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply *rr = r;
+
+	if (rr != NULL && rr->type == REDIS_REPLY_ERROR) {
+		log_warnx("redis %s: %s", (const char *)priv, rr->str);
+		redisAsyncDisconnect(ac);
+	}
+}
+
+static void
+script_load_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply *rr = r;
+	enum script_id sid = (enum script_id)(intptr_t)priv;
+
+	(void)ac;
+	if (rr == NULL)
+		return;
+	if (rr->type != REDIS_REPLY_STRING ||
+	    strcmp(rr->str, script_sha(sid)) != 0)
+		log_warnx("redis: loading script %s failed%s%s",
+		    script_name(sid), rr->type == REDIS_REPLY_ERROR ? ": " : "",
+		    rr->type == REDIS_REPLY_ERROR ? rr->str : "");
+}
+
+static void
+connect_cb(const redisAsyncContext *ac, int status)
+{
+	char where[300];
+
+	redis_url_format(&cfg.redis_url, where, sizeof where);
+	if (status != REDIS_OK) {
+		log_warnx("redis %s: cannot connect: %s", where, ac->errstr);
+		if (ac == cmd_ac)
+			cmd_ac = NULL;
+		else
+			sub_ac = NULL;
+		schedule_retry();
+		return;
+	}
+	if (ac == cmd_ac) {
+		cmd_up = 1;
+		node_register();
+	} else {
+		sub_up = 1;
+		room_resubscribe_all();
+	}
+	if (cmd_up && sub_up) {
+		backoff_ms = BACKOFF_MIN_MS;
+		log_info("redis %s: connected", where);
+	}
+}
+
+static void
+disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	if (ac == cmd_ac) {
+		cmd_ac = NULL;
+		cmd_up = 0;
+	} else if (ac == sub_ac) {
+		sub_ac = NULL;
+		sub_up = 0;
+	}
+	if (stopping)
+		return;
+	log_warnx("redis: connection lost%s%s", status != REDIS_OK ? ": " : "",
+	    status != REDIS_OK ? ac->errstr : "");
+	schedule_retry();
+}
+
+static redisAsyncContext *
+store_connect(int subscriber)
+{
+	const struct redis_url *u = &cfg.redis_url;
+	redisAsyncContext *ac;
+	char db[16];
+
+	if (u->is_unix)
+		ac = redisAsyncConnectUnix(u->path);
+	else
+		ac = redisAsyncConnect(u->host, u->port);
+	if (ac == NULL)
+		fatalx("out of memory");
+	if (ac->err) {
+		log_warnx("redis: %s", ac->errstr);
+		redisAsyncFree(ac);
+		return NULL;
+	}
+	redisLibuvAttach(ac, loop);
+	redisAsyncSetConnectCallback(ac, connect_cb);
+	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+	/* Sent now, run first: Redis answers in order. */
+	if (u->password[0] != '\0')
+		redisAsyncCommand(ac, setup_reply, "auth", "AUTH %s",
+		    u->password);
+	if (subscriber) {
+		redisAsyncCommand(ac, sub_message, NULL, "SUBSCRIBE %s",
+		    ctl_channel);
+		return ac;
+	}
+	snprintf(db, sizeof db, "%d", u->db);
+	redisAsyncCommand(ac, setup_reply, "select", "SELECT %s", db);
+	for (int i = 0; i < SCRIPT_COUNT; i++)
+		redisAsyncCommand(ac, script_load_reply, (void *)(intptr_t)i,
+		    "SCRIPT LOAD %s", script_source(i));
+	return ac;
+}
+
+static void
+store_connect_all(void)
+{
+	if (cmd_ac == NULL)
+		cmd_ac = store_connect(0);
+	if (sub_ac == NULL)
+		sub_ac = store_connect(1);
+	if (cmd_ac == NULL || sub_ac == NULL)
+		schedule_retry();
+}
+
+int
+store_start(void)
+{
+	struct buf b;
+
+	buf_init(&b);
+	key_plain(&b, cfg.prefix, "ctl");
+	snprintf(ctl_channel, sizeof ctl_channel, "%s", b.p);
+	buf_free(&b);
+	uv_timer_init(loop, &retry_timer);
+	store_connect_all();
+	return 0;
+}
+
+static void
+retry_timer_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+/* Close both connections; pending callbacks run with a NULL reply. */
+void
+store_stop(void)
+{
+	stopping = 1;
+	uv_timer_stop(&retry_timer);
+	uv_close((uv_handle_t *)&retry_timer, retry_timer_closed);
+	if (cmd_ac != NULL)
+		redisAsyncDisconnect(cmd_ac);
+	if (sub_ac != NULL)
+		redisAsyncDisconnect(sub_ac);
+}
+
+static void
+script_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct script_call *sc = priv;
+	redisReply *rr = r;
+	double ms;
+
+	if (rr != NULL && rr->type == REDIS_REPLY_ERROR && !sc->retried &&
+	    strncmp(rr->str, "NOSCRIPT", 8) == 0) {
+		/* The script cache was flushed: send the source this once. */
+		sc->retried = 1;
+		sc->argv[0] = "EVAL";
+		sc->lens[0] = 4;
+		sc->argv[1] = script_source(sc->sid);
+		sc->lens[1] = strlen(sc->argv[1]);
+		if (redisAsyncCommandArgv(ac, script_reply, sc, sc->argc,
+		    sc->argv, sc->lens) == REDIS_OK)
+			return;
+		rr = NULL;
+	}
+	if (rr != NULL) {
+		ms = (double)(uv_hrtime() - sc->sent_ns) / 1e6;
+		rtt_ms = rtt_ms == 0 ? ms : rtt_ms * 0.9 + ms * 0.1;
+	}
+	if (sc->cb != NULL)
+		sc->cb(rr, sc->arg);
+	free(sc);
+}
+
+/*
+ * Run a script with nkeys keys then nargs arguments (argv holds both).
+ * cb runs with the reply, or NULL if the connection is lost before it
+ * comes. Returns -1, without calling cb, when Redis is not connected.
+ */
+int
+store_script(enum script_id sid, int nkeys, int nargs, const char **argv,
+    const size_t *lens, store_cb cb, void *arg)
+{
+	struct script_call *sc;
+	int argc = 3 + nkeys + nargs;
+	size_t bytes = 0;
+	char nk[16], *p;
+
+	if (!cmd_up || cmd_ac == NULL)
+		return -1;
+	for (int i = 0; i < nkeys + nargs; i++)
+		bytes += lens[i];
+	sc = xmalloc(sizeof *sc + argc * (sizeof *sc->argv + sizeof *sc->lens) +
+	    bytes + sizeof nk);
+	sc->cb = cb;
+	sc->arg = arg;
+	sc->sid = sid;
+	sc->retried = 0;
+	sc->argc = argc;
+	sc->argv = (const char **)(sc + 1);
+	sc->lens = (size_t *)(sc->argv + argc);
+	p = (char *)(sc->lens + argc);
+	snprintf(nk, sizeof nk, "%d", nkeys);
+	sc->argv[0] = "EVALSHA";
+	sc->lens[0] = 7;
+	sc->argv[1] = script_sha(sid);
+	sc->lens[1] = 40;
+	memcpy(p, nk, strlen(nk));
+	sc->argv[2] = p;
+	sc->lens[2] = strlen(nk);
+	p += sc->lens[2];
+	for (int i = 0; i < nkeys + nargs; i++) {
+		memcpy(p, argv[i], lens[i]);
+		sc->argv[3 + i] = p;
+		sc->lens[3 + i] = lens[i];
+		p += lens[i];
+	}
+	sc->sent_ns = uv_hrtime();
+	if (redisAsyncCommandArgv(cmd_ac, script_reply, sc, argc, sc->argv,
+	    sc->lens) != REDIS_OK) {
+		free(sc);
+		return -1;
+	}
+	return 0;
+}
+
+struct command_call {
+	store_cb cb;
+	void *arg;
+};
+
+static void
+command_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct command_call *cc = priv;
+
+	(void)ac;
+	if (cc->cb != NULL)
+		cc->cb(r, cc->arg);
+	free(cc);
+}
+
+/* Send any command; cb may be NULL. Returns -1 when not connected. */
+int
+store_command(store_cb cb, void *arg, int argc, const char **argv,
+    const size_t *lens)
+{
+	struct command_call *cc;
+
+	if (!cmd_up || cmd_ac == NULL)
+		return -1;
+	cc = xmalloc(sizeof *cc);
+	cc->cb = cb;
+	cc->arg = arg;
+	if (redisAsyncCommandArgv(cmd_ac, command_reply, cc, argc, argv,
+	    lens) != REDIS_OK) {
+		free(cc);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Everything on the subscription connection lands here: confirmations
+ * and messages for the room channels and the control channel.
+ */
+static void
+sub_message(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply *rr = r, *kind, *ch;
+
+	(void)ac;
+	(void)priv;
+	if (rr == NULL || rr->type != REDIS_REPLY_ARRAY || rr->elements < 3)
+		return;
+	kind = rr->element[0];
+	ch = rr->element[1];
+	if (kind->type != REDIS_REPLY_STRING || ch->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(kind->str, "message") == 0) {
+		if (rr->element[2]->type != REDIS_REPLY_STRING)
+			return;
+		if (strcmp(ch->str, ctl_channel) == 0)
+			return;	/* admin commands: see ctl.c */
+		room_deliver(ch->str, ch->len, rr->element[2]->str,
+		    rr->element[2]->len);
+	} else if (strcmp(kind->str, "subscribe") == 0)
+		room_subscribed(ch->str, ch->len);
+	else if (strcmp(kind->str, "unsubscribe") == 0)
+		room_unsubscribed(ch->str, ch->len);
+}
+
+void
+store_subscribe(const char *ch, size_t len)
+{
+	if (sub_ac != NULL && sub_up)
+		redisAsyncCommand(sub_ac, sub_message, NULL, "SUBSCRIBE %b",
+		    ch, len);
+}
+
+void
+store_unsubscribe(const char *ch, size_t len)
+{
+	if (sub_ac != NULL && sub_up)
+		redisAsyncCommand(sub_ac, sub_message, NULL, "UNSUBSCRIBE %b",
+		    ch, len);
+}

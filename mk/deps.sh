@@ -1,0 +1,29 @@
+#!/bin/sh
+# deps.sh: make sure the Debian packages roomd builds, runs and tests with are
+# installed. As root it installs what is missing with apt-get; otherwise it
+# prints the exact command to run and fails.
+PKGS="gcc make pkg-config libwebsockets-dev libwebsockets-evlib-uv
+libhiredis-dev libuv1-dev libcjson-dev libssl-dev redis-server redis-tools
+bats bats-support bats-assert libcmocka-dev mandoc curl procps jq"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+	case "$st" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+	echo "deps: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq || exit 1
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null || exit 1
+else
+	echo "deps: missing Debian packages:$missing" >&2
+	echo "deps: run: sudo apt-get install -y$missing" >&2
+	exit 1
+fi

@@ -1,0 +1,70 @@
+-- _lib.lua: the prelude of every roomd script (prepended at build time):
+-- the one way a room frame is written, and the TTL refresh every write does.
+-- KEYS of room scripts are always, in this order: the room hash, :members,
+-- :state, :events, then script-specific keys.
+
+local function now_ms()
+	local t = redis.call('TIME')
+	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The frame with its seq, as sent to clients: seq first, so nodes find it
+-- without parsing. A space after the seq field marks an event whose sender
+-- asked for echo=false; it is invisible to JSON parsers, and the history
+-- entry never has it.
+local function with_seq(id, f, noecho)
+	local sep = ','
+	if noecho then sep = ', ' end
+	return '{"seq":"' .. id .. '"' .. sep .. string.sub(f, 2)
+end
+
+-- emit appends one room frame to the history stream and publishes it in the
+-- same atomic step, so history order and live order agree. body holds the
+-- type-specific fields, each with a leading comma.
+local function emit(room, channel, maxlen, ts, ftype, body, noecho)
+	local f = '{"type":"' .. ftype .. '","room":"' .. room .. '","ts":' ..
+	    ts .. body .. '}'
+	local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxlen, '*',
+	    'f', f)
+	redis.call('PUBLISH', channel, with_seq(id, f, noecho))
+	return id
+end
+
+local function refresh_ttl(ttl, ts)
+	redis.call('HSET', KEYS[1], 'last_active', ts)
+	for i = 1, 4 do
+		redis.call('EXPIRE', KEYS[i], ttl)
+	end
+end
+
+local function latest_seq()
+	local r = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
+	if #r == 0 then return false end
+	return r[1][1]
+end
+
+-- Stream ids compare as two numbers, milliseconds then counter.
+local function seq_ge(a, b)
+	local am, an = string.match(a, '^(%d+)-(%d+)$')
+	local bm, bn = string.match(b, '^(%d+)-(%d+)$')
+	am, an, bm, bn = tonumber(am), tonumber(an), tonumber(bm), tonumber(bn)
+	if am ~= bm then return am > bm end
+	return an >= bn
+end
+
+local function frames_of(entries)
+	local out = {}
+	for i, e in ipairs(entries) do
+		out[i] = with_seq(e[1], e[2][2], false)
+	end
+	return out
+end
+
+local function member_user_json(m)
+	local ok, obj = pcall(cjson.decode, m)
+	if not ok or type(obj) ~= 'table' or obj.user == nil or
+	    obj.user == cjson.null then
+		return 'null'
+	end
+	return cjson.encode(obj.user)
+end

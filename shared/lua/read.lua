@@ -1,0 +1,30 @@
+-- read.lua: answer a member's read of a room (state, presence or history)
+-- in one round trip, checking membership in the same step.
+-- KEYS: room, members, state, events.
+-- ARGV: what ('state', 'presence', 'history'), conn that must be a member
+-- ('' for none), since ('' for none), limit.
+-- Returns {'ok', ...} or {'not_member'}:
+--   state: {'ok', flat state hash, state_version}
+--   presence: {'ok', member JSONs}
+--   history: {'ok', frames oldest first}
+local what, conn, since = ARGV[1], ARGV[2], ARGV[3]
+local limit = tonumber(ARGV[4])
+if conn ~= '' and redis.call('HEXISTS', KEYS[2], conn) == 0 then
+	return {'not_member'}
+end
+if what == 'state' then
+	return {'ok', redis.call('HGETALL', KEYS[3]),
+	    tonumber(redis.call('HGET', KEYS[1], 'state_version')) or 0}
+elseif what == 'presence' then
+	return {'ok', redis.call('HVALS', KEYS[2])}
+end
+local entries
+if since ~= '' then
+	entries = redis.call('XRANGE', KEYS[4], '(' .. since, '+',
+	    'COUNT', limit)
+else
+	local rev = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', limit)
+	entries = {}
+	for i = #rev, 1, -1 do entries[#entries + 1] = rev[i] end
+end
+return {'ok', frames_of(entries)}

@@ -1,0 +1,22 @@
+-- restore.lua: write a live member back after Redis lost it (a restart
+-- without persistence), recreating the room with its known details; no
+-- frame is written, since nobody left or joined.
+-- KEYS: room, members, state, events, rooms index, public rooms index.
+-- ARGV: room, conn, member JSON, room ttl, title, topic, visibility,
+-- max_members, created_at.
+-- Returns 1 if the member was written back, 0 if it was already there.
+local room, conn, ttl = ARGV[1], ARGV[2], tonumber(ARGV[4])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+	redis.call('HSET', KEYS[1], 'title', ARGV[5], 'topic', ARGV[6],
+	    'visibility', ARGV[7], 'max_members', ARGV[8],
+	    'created_at', ARGV[9], 'last_active', now_ms(),
+	    'state_version', 0)
+end
+local added = redis.call('HSETNX', KEYS[2], conn, ARGV[3])
+local count = redis.call('HLEN', KEYS[2])
+redis.call('ZADD', KEYS[5], count, room)
+if redis.call('HGET', KEYS[1], 'visibility') == 'public' then
+	redis.call('ZADD', KEYS[6], count, room)
+end
+for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ttl) end
+return added

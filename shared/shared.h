@@ -1,0 +1,136 @@
+/*
+ * shared.h: prototypes for the code roomd and roomctl both use: logging,
+ * memory and string buffers, URL parsing, protocol identifiers and JSON
+ * helpers, Redis key names and the Lua scripts that write rooms atomically.
+ * Nothing in shared/ exits or logs on its own behalf except log.c itself.
+ */
+#ifndef ROOMD_SHARED_H
+#define ROOMD_SHARED_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ROOMD_VERSION "0.1.0"
+#define ROOMD_PROTOCOL 1
+
+#define printflike(a, b) __attribute__((format(printf, a, b)))
+#define nonnull_return __attribute__((returns_nonnull))
+
+/* Room ids and event names: ^[A-Za-z0-9_.:-]{1,64}$ */
+#define ID_MAX 64
+
+/* log.c */
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+void log_init(const char *progname, enum log_level, enum log_format);
+int log_level_parse(const char *, enum log_level *);
+int log_format_parse(const char *, enum log_format *);
+int log_enabled(enum log_level);
+void log_debug(const char *, ...) printflike(1, 2);
+void log_info(const char *, ...) printflike(1, 2);
+void log_warn(const char *, ...) printflike(1, 2);
+void log_warnx(const char *, ...) printflike(1, 2);
+void log_error(const char *, ...) printflike(1, 2);
+void fatal(const char *, ...) printflike(1, 2) __attribute__((noreturn));
+void fatalx(const char *, ...) printflike(1, 2) __attribute__((noreturn));
+
+/* util.c */
+void *xmalloc(size_t) nonnull_return;
+void *xcalloc(size_t, size_t) nonnull_return;
+void *xrealloc(void *, size_t) nonnull_return;
+char *xstrdup(const char *) nonnull_return;
+char *xstrndup(const char *, size_t) nonnull_return;
+int xasprintf(char **, const char *, ...) printflike(2, 3);
+uint64_t time_ms(void);
+uint64_t mono_ms(void);
+int parse_duration_ms(const char *, uint64_t *);
+int parse_uint(const char *, uint64_t min, uint64_t max, uint64_t *);
+
+/* buf.c: a growable byte buffer, always NUL-terminated. */
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+void buf_init(struct buf *);
+void buf_free(struct buf *);
+void buf_reset(struct buf *);
+void buf_reserve(struct buf *, size_t);
+void buf_add(struct buf *, const void *, size_t);
+void buf_adds(struct buf *, const char *);
+void buf_addc(struct buf *, char);
+void buf_printf(struct buf *, const char *, ...) printflike(2, 3);
+char *buf_detach(struct buf *);
+
+/* url.c */
+struct redis_url {
+	int is_unix;		/* unix:///path */
+	char host[256];
+	int port;
+	char path[108];		/* sun_path */
+	char password[256];	/* empty: no AUTH */
+	int db;
+};
+int redis_url_parse(const char *, struct redis_url *, char **cause);
+void redis_url_format(const struct redis_url *, char *, size_t);
+struct ws_url {
+	char host[256];
+	int port;
+	char path[512];		/* path and query, starting with / */
+};
+int ws_url_parse(const char *, struct ws_url *, char **cause);
+int hostport_parse(const char *, char *host, size_t hostlen, int *port,
+    char **cause);
+
+/* proto.c */
+int id_valid(const char *, size_t);
+struct seq {
+	uint64_t ms;
+	uint64_t n;
+};
+int seq_parse(const char *, size_t, struct seq *);
+int seq_cmp(const struct seq *, const struct seq *);
+void json_add_string(struct buf *, const char *, size_t);
+const char *json_type_name(int cjson_type);
+
+/* dict.c */
+struct dict_entry {
+	const char *key;
+	size_t len;
+	void *val;
+	struct dict_entry *next;
+};
+struct dict {
+	struct dict_entry **b;
+	size_t nb;
+	size_t n;
+};
+void dict_init(struct dict *);
+void dict_free(struct dict *);
+void *dict_get(struct dict *, const char *, size_t);
+void dict_put(struct dict *, const char *, void *);
+void *dict_del(struct dict *, const char *, size_t);
+void dict_each(struct dict *, void (*)(void *, void *), void *);
+
+/* keys.c */
+void key_room(struct buf *, const char *prefix, const char *room,
+    const char *suffix);
+void key_plain(struct buf *, const char *prefix, const char *name);
+
+/* scripts.c */
+enum script_id {
+	SCRIPT_JOIN,
+	SCRIPT_LEAVE,
+	SCRIPT_APPEND,
+	SCRIPT_STATE_SET,
+	SCRIPT_READ,
+	SCRIPT_ROOMS,
+	SCRIPT_RESTORE,
+	SCRIPT_COUNT
+};
+const char *script_source(enum script_id);
+const char *script_sha(enum script_id);
+const char *script_name(enum script_id);
+
+#endif

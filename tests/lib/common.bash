@@ -1,0 +1,378 @@
+# common.bash: what every bats suite loads (`load lib/common`): bats-support
+# and bats-assert, free ports, a private redis-server and roomd nodes started
+# and stopped by PID, a `sim` wrapper around `roomctl sim`, transcript helpers,
+# and a teardown that fails the test when a roomd crashed or a sanitizer
+# complained in its log.
+#
+# Everything listens on 127.0.0.1 only. Every wait is bounded.
+
+load /usr/lib/bats/bats-support/load.bash
+load /usr/lib/bats/bats-assert/load.bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOMD=${ROOMD_BIN:-$ROOT/build/roomd}
+ROOMCTL=${ROOMCTL_BIN:-$ROOT/build/roomctl}
+export ROOT ROOMD ROOMCTL
+
+# Every process a test started: pid -> what it is ("redis", "roomd NAME",
+# "sim NAME"). Names of roomd nodes map to their pids and logs.
+declare -gA _PROC=()
+declare -gA _ROOMD_PID=()
+declare -gA _ROOMD_LOG=()
+declare -gA _SIM_PID=()
+declare -ga _ROOMD_NAMES=()
+_SIM_COUNT=0
+REDIS_PID=
+
+# free_port: print a random TCP port in 20000-60999 that nothing on
+# 127.0.0.1 listens on.
+free_port() {
+	local p tries=0
+	while [ $tries -lt 100 ]; do
+		tries=$((tries + 1))
+		p=$((20000 + RANDOM % 41000))
+		if ! port_open "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "free_port: no free port found" >&2
+	return 1
+}
+
+# port_open PORT: true when something accepts connections on 127.0.0.1:PORT.
+port_open() {
+	timeout 1 bash -c "exec 9<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+# _alive PID: true while PID runs (a zombie counts as gone).
+_alive() {
+	local st
+	kill -0 "$1" 2>/dev/null || return 1
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ "$st" != Z ]
+}
+
+# redis_start: run a private redis-server on a free port in the background.
+# Exports REDIS_PORT, REDIS_URL and REDIS_PID.
+redis_start() {
+	local attempt port i
+	for attempt in 1 2 3; do
+		port=$(free_port) || return 1
+		redis-server --port "$port" --bind 127.0.0.1 --save '' \
+		    --appendonly no --dir "$BATS_TEST_TMPDIR" \
+		    >"$BATS_TEST_TMPDIR/redis.log" 2>&1 3>&- &
+		REDIS_PID=$!
+		_PROC[$REDIS_PID]=redis
+		for ((i = 0; i < 50; i++)); do
+			if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+				export REDIS_PORT=$port
+				export REDIS_URL="redis://127.0.0.1:$port/0"
+				export REDIS_PID
+				return 0
+			fi
+			_alive "$REDIS_PID" || break
+			sleep 0.1
+		done
+		kill -KILL "$REDIS_PID" 2>/dev/null
+		wait "$REDIS_PID" 2>/dev/null
+		unset '_PROC[$REDIS_PID]'
+	done
+	echo "redis_start: redis-server did not answer; its log:" >&2
+	cat "$BATS_TEST_TMPDIR/redis.log" >&2
+	return 1
+}
+
+# redis_cli ARGS: redis-cli against the test's redis-server.
+redis_cli() {
+	redis-cli -p "$REDIS_PORT" "$@"
+}
+
+# roomd_start NAME [roomd options]: start a roomd node NAME on a free port
+# against $REDIS_URL, logging to $BATS_TEST_TMPDIR/NAME.log. Waits (5s at
+# most) until the port accepts and the node has registered in Redis.
+# Exports URL_NAME (ws://127.0.0.1:PORT/ws) and PORT_NAME.
+roomd_start() {
+	local name=$1 attempt port pid i prefix=roomd: log k args
+	shift
+	args=("$@")
+	for ((k = 0; k < ${#args[@]}; k++)); do
+		case "${args[k]}" in
+		--prefix) prefix=${args[k + 1]:-} ;;
+		--prefix=*) prefix=${args[k]#--prefix=} ;;
+		esac
+	done
+	log="$BATS_TEST_TMPDIR/$name.log"
+	for attempt in 1 2 3; do
+		port=$(free_port) || return 1
+		"$ROOMD" --listen "127.0.0.1:$port" --redis "$REDIS_URL" \
+		    --node-id "$name" "$@" >>"$log" 2>&1 3>&- &
+		pid=$!
+		_PROC[$pid]="roomd $name"
+		for ((i = 0; i < 50; i++)); do
+			_alive "$pid" || break
+			if port_open "$port" &&
+			    [ "$(redis_cli exists "${prefix}node:$name")" = 1 ]; then
+				_ROOMD_PID[$name]=$pid
+				_ROOMD_LOG[$name]=$log
+				_ROOMD_NAMES+=("$name")
+				export "URL_$name=ws://127.0.0.1:$port/ws"
+				export "PORT_$name=$port"
+				return 0
+			fi
+			sleep 0.1
+		done
+		if _alive "$pid"; then
+			# Running but not ready: not a port race, do not retry.
+			kill -KILL "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			unset '_PROC[$pid]'
+			break
+		fi
+		wait "$pid" 2>/dev/null
+		unset '_PROC[$pid]'
+		# It exited: maybe the port was taken meanwhile. Try another.
+	done
+	echo "roomd_start: roomd $name did not become ready; its log:" >&2
+	cat "$log" >&2
+	return 1
+}
+
+# roomd_stop NAME: SIGTERM one node and wait (5s at most) for it to exit;
+# fails unless it exits 0, as CLI.md says it does on SIGTERM.
+roomd_stop() {
+	local name=$1 pid=${_ROOMD_PID[$1]} st
+	_stop_pid "$pid" 50
+	wait "$pid" 2>/dev/null
+	st=$?
+	unset '_PROC[$pid]'
+	_ROOMD_STOPPED[$name]=$st
+	if [ "$st" -ne 0 ]; then
+		echo "roomd $name exited $st after SIGTERM" >&2
+		return 1
+	fi
+}
+declare -gA _ROOMD_STOPPED=()
+
+# roomd_kill NAME: SIGKILL one node (a simulated crash the test wants).
+roomd_kill() {
+	local name=$1 pid=${_ROOMD_PID[$1]}
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset '_PROC[$pid]'
+	_ROOMD_STOPPED[$name]=killed
+}
+
+# two_nodes: a redis-server and roomd nodes n1 and n2 on it. Extra arguments
+# are roomd options given to both nodes.
+two_nodes() {
+	redis_start || return 1
+	roomd_start n1 "$@" || return 1
+	roomd_start n2 "$@" || return 1
+}
+
+# _stop_pid PID TENTHS: SIGTERM, wait TENTHS/10 s at most, then SIGKILL.
+_stop_pid() {
+	local pid=$1 n=${2:-30} i
+	_alive "$pid" || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < n; i++)); do
+		_alive "$pid" || return 0
+		sleep 0.1
+	done
+	echo "process $pid (${_PROC[$pid]:-?}) ignored SIGTERM; killing it" >&2
+	kill -KILL "$pid" 2>/dev/null
+	return 1
+}
+
+# stop_all: stop everything this test started, sims and nodes first and
+# redis last. Fails the test when a roomd died on its own before this, or
+# when a roomd log shows a sanitizer report.
+stop_all() {
+	local rc=0 name pid st pids=() p
+	for name in "${_ROOMD_NAMES[@]}"; do
+		[ -n "${_ROOMD_STOPPED[$name]:-}" ] && continue
+		pid=${_ROOMD_PID[$name]}
+		if ! _alive "$pid"; then
+			wait "$pid" 2>/dev/null
+			st=$?
+			echo "roomd $name (pid $pid) died before teardown, status $st;" \
+			    "its log:" >&2
+			tail -n 60 "${_ROOMD_LOG[$name]}" >&2
+			unset '_PROC[$pid]'
+			rc=1
+		fi
+	done
+	# Sims and roomd nodes in parallel, then redis.
+	for p in "${!_PROC[@]}"; do
+		[ "${_PROC[$p]}" = redis ] && continue
+		_alive "$p" && kill -TERM "$p" 2>/dev/null
+		pids+=("$p")
+	done
+	for p in "${pids[@]}"; do
+		_stop_pid "$p" 30 2>/dev/null
+		wait "$p" 2>/dev/null
+		unset '_PROC[$p]'
+	done
+	for p in "${!_PROC[@]}"; do
+		_stop_pid "$p" 30
+		wait "$p" 2>/dev/null
+		unset '_PROC[$p]'
+	done
+	for name in "${_ROOMD_NAMES[@]}"; do
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' \
+		    "${_ROOMD_LOG[$name]}" 2>/dev/null; then
+			echo "sanitizer report in roomd $name's log:" >&2
+			cat "${_ROOMD_LOG[$name]}" >&2
+			rc=1
+		fi
+	done
+	return $rc
+}
+
+teardown() {
+	stop_all
+}
+
+# sim [roomctl sim options] SCRIPT_TEXT: write SCRIPT_TEXT (or, if it is "-",
+# standard input) to a file and `run` roomctl sim on it with a 30 s guard.
+# Without --url the clients go to node n1. The script's path is left in
+# $SIM_SCRIPT.
+sim() {
+	local args=("$@") script
+	script=${args[-1]}
+	unset 'args[-1]'
+	[ "$script" = - ] && script=$(cat)
+	_sim_args args
+	_SIM_COUNT=$((_SIM_COUNT + 1))
+	SIM_SCRIPT="$BATS_TEST_TMPDIR/script$_SIM_COUNT.sim"
+	printf '%s\n' "$script" >"$SIM_SCRIPT"
+	run timeout 30 "$ROOMCTL" sim "${_SIM_ARGS[@]}" "$SIM_SCRIPT"
+}
+
+# _sim_args ARRAYNAME: the options with --url "$URL_n1" added if absent.
+_sim_args() {
+	local -n _a=$1
+	local x has=
+	for x in "${_a[@]}"; do
+		case "$x" in
+		--url | --url=*) has=1 ;;
+		esac
+	done
+	_SIM_ARGS=()
+	if [ -z "$has" ] && [ -n "${URL_n1:-}" ]; then
+		_SIM_ARGS=(--url "$URL_n1")
+	fi
+	_SIM_ARGS+=("${_a[@]}")
+}
+
+# sim_bg NAME [roomctl sim options] SCRIPT_TEXT: like sim, but in the
+# background (40 s guard), output to $BATS_TEST_TMPDIR/NAME.out.
+sim_bg() {
+	local name=$1 args script f
+	shift
+	args=("$@")
+	script=${args[-1]}
+	unset 'args[-1]'
+	[ "$script" = - ] && script=$(cat)
+	_sim_args args
+	f="$BATS_TEST_TMPDIR/$name.sim"
+	printf '%s\n' "$script" >"$f"
+	timeout 40 "$ROOMCTL" sim "${_SIM_ARGS[@]}" "$f" \
+	    >"$BATS_TEST_TMPDIR/$name.out" 2>&1 3>&- &
+	_SIM_PID[$name]=$!
+	_PROC[$!]="sim $name"
+}
+
+# sim_wait NAME: wait for a background sim; sets $status and $output the way
+# `run` does.
+sim_wait() {
+	local pid=${_SIM_PID[$1]}
+	wait "$pid"
+	status=$?
+	unset '_PROC[$pid]'
+	output=$(cat "$BATS_TEST_TMPDIR/$1.out")
+}
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds;
+# fails after SECONDS.
+wait_for() {
+	local n=$(($1 * 10)) i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	echo "wait_for: gave up after $((n / 10)) s: $*" >&2
+	return 1
+}
+
+# members_are ROOM N: the room's members hash holds N entries.
+members_are() {
+	[ "$(redis_cli hlen "roomd:room:{$1}:members")" = "$2" ]
+}
+
+# Transcripts (--transcript FILE): JSON lines
+# {"client":i,"dir":"in"|"out","t":ms,"frame":...}. A frame sent as raw text
+# may be stored as a string; tx_frames parses such strings when they are JSON.
+#
+# tx_frames FILE CLIENT [DIR]: the client's frames (default: received), one
+# compact JSON per line, in order.
+tx_frames() {
+	jq -c --argjson c "$2" --arg d "${3:-in}" '
+	    select(.client == $c and .dir == $d) | .frame
+	    | if type == "string" then (fromjson? // .) else . end' "$1"
+}
+
+# tx_jq FILE CLIENT FILTER: run FILTER (jq -s) over the client's received
+# frames as one array. The filter may use seqv (a seq as [ms, n]).
+tx_jq() {
+	tx_frames "$1" "$2" in | jq -s -c "$JQ_DEFS $3"
+}
+JQ_DEFS='def seqv: split("-") | map(tonumber);'
+
+# seqs_increasing: read seqs one per line on stdin; fail unless strictly
+# increasing as ms-counter pairs.
+seqs_increasing() {
+	awk -F- '
+	    NR > 1 && ($1 < pm || ($1 == pm && $2 <= pn)) {
+		printf "seq %s-%s is not after %s-%s (line %d)\n", $1, $2, pm, pn, NR
+		bad = 1
+	    }
+	    { pm = $1 + 0; pn = $2 + 0 }
+	    END { exit bad }'
+}
+
+# repeat N TEMPLATE: TEMPLATE N times, with @k@ replaced by 0..N-1, one per
+# line (for generating long sim scripts).
+repeat() {
+	local k
+	for ((k = 0; k < $1; k++)); do
+		printf '%s\n' "${2//@k@/$k}"
+	done
+}
+
+# conn_of FILE CLIENT: the connection id from the client's welcome frame.
+conn_of() {
+	tx_frames "$1" "$2" in | jq -r 'select(.type == "welcome") | .conn' |
+	    head -n1
+}
+
+# room_frames ROOM: the room's history straight from Redis, one compact
+# frame JSON per line (without seq), oldest first.
+room_frames() {
+	redis_cli --raw xrange "roomd:room:{$1}:events" - + | grep '^{' |
+	    jq -c .
+}
+
+# room_events ROOM: the event names of the room's `event` frames in Redis.
+room_events() {
+	room_frames "$1" | jq -c 'select(.type == "event") | .event'
+}
+
+# check_seqs FILE: FILE holds a JSON array of seqs or of frames; fail unless
+# their seqs strictly increase.
+check_seqs() {
+	jq -r '.[] | if type == "object" then .seq else . end' "$1" |
+	    seqs_increasing
+}
