@@ -17,6 +17,8 @@
 #include "shared.h"
 
 struct cJSON;
+struct redisContext;
+struct redisReply;
 
 /* Exit statuses, listed in roomctl(1); never renumber them. */
 #define EXIT_OK 0
@@ -51,7 +53,51 @@ void cmd_error(const char *, ...) printflike(1, 2);
 /* cmd-*.c */
 extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_version_entry;
+extern const struct cmd_entry cmd_nodes_entry;
+extern const struct cmd_entry cmd_rooms_entry;
+extern const struct cmd_entry cmd_inspect_entry;
+extern const struct cmd_entry cmd_evict_entry;
+extern const struct cmd_entry cmd_replay_entry;
+extern const struct cmd_entry cmd_publish_entry;
+extern const struct cmd_entry cmd_gc_entry;
 extern const struct cmd_entry cmd_sim_entry;
+
+/*
+ * redis.c: one synchronous hiredis connection per command. Rooms written by
+ * roomctl use roomd's defaults for history length and TTLs: roomctl has no
+ * view of a node's configuration, and those are what REDIS.md documents.
+ */
+#define ROOMCTL_HISTORY "1000"
+#define ROOMCTL_ROOM_TTL "10800"
+#define ROOMCTL_EMPTY_TTL "60"
+
+struct redisContext *redis_open(const struct cmd_ctx *);
+void redis_close(struct redisContext *);
+struct redisReply *redis_command(struct redisContext *, int, const char **,
+    const size_t *);
+struct redisReply *redis_commandl(struct redisContext *, ...);
+struct redisReply *redis_script(struct redisContext *, enum script_id, int,
+    const char **, int, const char **);
+void redis_reply_free(struct redisReply *);
+char *redis_key_room(const struct cmd_ctx *, const char *, const char *);
+char *redis_key_plain(const struct cmd_ctx *, const char *);
+int redis_room_exists(struct redisContext *, const struct cmd_ctx *,
+    const char *);
+char *redis_frame(const struct redisReply *);
+
+/* table.c: aligned text tables for terminals, column widths computed. */
+struct table {
+	size_t ncols;
+	size_t nrows;			/* including the header */
+	char **cells;			/* row-major, escaped copies */
+};
+void table_init(struct table *, size_t, ...);
+void table_add(struct table *, ...);
+void table_print(const struct table *, FILE *);
+void table_free(struct table *);
+void fmt_time_ms(char *, size_t, uint64_t);
+void fmt_age_ms(char *, size_t, uint64_t);
+int stdout_flush(void);
 
 /*
  * wsclient.c: an RFC 6455 client on one libuv loop. The caller owns the

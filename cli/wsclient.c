@@ -546,7 +546,7 @@ ws_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		if (ws->state == WS_CLIENT_HANDSHAKE)
 			ws_terminate(ws, 1006, "connection closed during "
 			    "the upgrade: %s", uv_strerror((int)nread));
-		else if (nread == UV_EOF && (fprintf(stderr, "DEBUG eof rbuf.len=%zu state=%d closerecv=%d frag=%d\n", ws->rbuf.len, ws->state, ws->close_received, ws->frag_opcode), 1))
+		else if (nread == UV_EOF)
 			ws_terminate(ws, 1006, "connection closed without "
 			    "a close frame");
 		else

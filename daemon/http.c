@@ -37,12 +37,12 @@ static int
 http_healthz(struct lws *wsi)
 {
 	struct buf b;
-	int ok = store_ready(), rc;
+	int ok = node_healthy(), rc;
 
 	buf_init(&b);
 	buf_printf(&b, "{\"status\":\"%s\",\"node\":\"%s\",\"redis\":%s,"
 	    "\"conns\":%zu,\"rooms\":%zu}\n", ok ? "ok" : "unavailable",
-	    node_id, ok ? "true" : "false", conn_count(), room_count());
+	    node_id, store_ready() ? "true" : "false", conn_count(), room_count());
 	rc = http_respond(wsi, ok ? HTTP_STATUS_OK :
 	    HTTP_STATUS_SERVICE_UNAVAILABLE, "application/json", b.p, b.len);
 	buf_free(&b);

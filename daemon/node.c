@@ -1,17 +1,26 @@
 /*
- * node.c: this node's entry in Redis: the roomd:node:<id> hash that says it
- * is alive (refreshed every few seconds, expiring when the node dies) and
- * its id in the roomd:nodes set.
+ * node.c: this node's life in Redis: the roomd:node:<id> hash that says it
+ * is alive (refreshed every few seconds, expiring when the node dies), its
+ * id in the roomd:nodes set, the canary that proves its subscription
+ * delivers, and the sweep that cleans up after nodes that died.
  */
 #include <string.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "roomd.h"
 
-#define NODE_REFRESH_MS 5000
-#define NODE_TTL_S 15
+#define NODE_TICK_MS 1000
+#define NODE_REFRESH_TICKS 3	/* heartbeat every 3 s ... */
+#define NODE_TTL_S 10		/* ... expiring 10 s after the last one */
+#define NODE_GC_TICKS 2		/* look for dead nodes every 2 s */
+#define CANARY_MAX_AGE_MS 5000	/* /healthz fails past this */
 
 static uv_timer_t node_timer;
+static uint64_t ticks;
+
+static void node_canary(void);
 
 /* Write (or refresh) the node hash, pipelined without waiting. */
 void
@@ -68,20 +77,93 @@ node_register(void)
 	store_command(NULL, NULL, 3, argv, lens);
 	buf_free(&key);
 	buf_free(&set);
+	node_canary();
+}
+
+/* Publish a canary to this node's own subscription, via the ctl channel. */
+static void
+node_canary(void)
+{
+	struct buf ch, msg;
+	const char *argv[3];
+	size_t lens[3];
+
+	buf_init(&ch);
+	buf_init(&msg);
+	key_plain(&ch, cfg.prefix, "ctl");
+	buf_printf(&msg, "{\"cmd\":\"canary\",\"node\":\"%s\"}", node_id);
+	argv[0] = "PUBLISH";
+	argv[1] = ch.p;
+	argv[2] = msg.p;
+	lens[0] = 7;
+	lens[1] = ch.len;
+	lens[2] = msg.len;
+	store_command(NULL, NULL, 3, argv, lens);
+	buf_free(&ch);
+	buf_free(&msg);
+}
+
+/* Healthy: Redis answers and our own subscription delivered lately. */
+int
+node_healthy(void)
+{
+	uint64_t seen = ctl_last_canary();
+
+	return store_ready() && seen != 0 &&
+	    mono_ms() - seen < CANARY_MAX_AGE_MS;
+}
+
+static void
+gc_reply(struct redisReply *rr, void *arg)
+{
+	redisReply *r = (redisReply *)rr;
+
+	(void)arg;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 4)
+		return;
+	for (size_t i = 0; i < r->element[0]->elements; i++)
+		log_info("node %s is gone: removed %lld of its members",
+		    r->element[0]->element[i]->str, r->element[1]->integer);
+}
+
+/* Members of nodes whose heartbeat expired leave with node_lost. */
+static void
+node_gc(void)
+{
+	const char *argv[5];
+	size_t lens[5];
+	char maxlen[24], ttl[24], ettl[24];
+
+	snprintf(maxlen, sizeof maxlen, "%llu", (unsigned long long)cfg.history);
+	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)cfg.room_ttl);
+	snprintf(ettl, sizeof ettl, "%llu", (unsigned long long)cfg.empty_ttl);
+	argv[0] = cfg.prefix;
+	argv[1] = maxlen;
+	argv[2] = ttl;
+	argv[3] = ettl;
+	argv[4] = "0";
+	for (int i = 0; i < 5; i++)
+		lens[i] = strlen(argv[i]);
+	store_script(SCRIPT_GC, 0, 5, argv, lens, gc_reply, NULL);
 }
 
 static void
 node_tick(uv_timer_t *t)
 {
 	(void)t;
-	node_register();
+	ticks++;
+	node_canary();
+	if (ticks % NODE_REFRESH_TICKS == 0)
+		node_register();
+	if (ticks % NODE_GC_TICKS == 0)
+		node_gc();
 }
 
 void
 node_start(void)
 {
 	uv_timer_init(loop, &node_timer);
-	uv_timer_start(&node_timer, node_tick, NODE_REFRESH_MS, NODE_REFRESH_MS);
+	uv_timer_start(&node_timer, node_tick, NODE_TICK_MS, NODE_TICK_MS);
 }
 
 static void

@@ -125,6 +125,8 @@ static void
 room_free(struct local_room *lr)
 {
 	dict_del(&rooms, lr->id, strlen(lr->id));
+	for (int i = 0; i < 5; i++)
+		free(lr->details[i]);
 	free(lr->members);
 	free(lr);
 }
@@ -188,8 +190,16 @@ membership_free(struct membership *m)
 	for (uint32_t i = 0; i < m->nstash; i++)
 		frame_unref(m->stash[i]);
 	free(m->stash);
+	free(m->member);
 	free(m);
 	room_maybe_release(lr);
+}
+
+/* Forget a membership here only: Redis already knows (roomctl evict). */
+void
+room_drop(struct membership *m)
+{
+	membership_free(m);
 }
 
 static int
@@ -321,7 +331,7 @@ join_reply(redisReply *rr, void *arg)
 		room_op_free(op);
 		return;
 	}
-	if (rr->elements < 7) {
+	if (rr->elements < 9) {
 		conn_reply_error(c, op->ticket, op->ref, "internal",
 		    "internal error");
 		join_fail(m);
@@ -373,6 +383,19 @@ join_reply(redisReply *rr, void *arg)
 	} else
 		conn_reply(c, op->ticket, NULL);
 
+	if (m != NULL && rr->element[7]->type == REDIS_REPLY_STRING) {
+		free(m->member);
+		m->member = xstrndup(rr->element[7]->str, rr->element[7]->len);
+	}
+	e = rr->element[8];
+	if (m != NULL && e->type == REDIS_REPLY_ARRAY && e->elements == 5) {
+		for (int i = 0; i < 5; i++) {
+			free(m->room->details[i]);
+			m->room->details[i] = xstrdup(
+			    e->element[i]->type == REDIS_REPLY_STRING ?
+			    e->element[i]->str : "");
+		}
+	}
 	if (m != NULL && m->state == MEMBER_PENDING) {
 		seq.ms = seq.n = 0;
 		if (rr->element[1]->type == REDIS_REPLY_STRING)
@@ -704,4 +727,53 @@ void
 room_resubscribe_all(void)
 {
 	dict_each(&rooms, room_resubscribe_one, NULL);
+}
+
+static void
+room_restore_one(void *val, void *arg)
+{
+	struct local_room *lr = val;
+	const char *argv[15];
+	size_t lens[15];
+	char ttl[24];
+	struct buf keys;
+
+	(void)arg;
+	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)cfg.room_ttl);
+	for (uint32_t i = 0; i < lr->nmembers; i++) {
+		struct membership *m = lr->members[i];
+
+		if (m->state != MEMBER_ACTIVE || m->member == NULL)
+			continue;
+		buf_init(&keys);
+		room_keys(lr->id, &keys, argv, lens, 6);
+		argv[6] = lr->id;
+		argv[7] = m->conn->id;
+		argv[8] = m->member;
+		argv[9] = ttl;
+		for (int j = 0; j < 5; j++)
+			argv[10 + j] = lr->details[j] != NULL ? lr->details[j] :
+			    "";
+		if (*argv[12] == '\0')
+			argv[12] = "public";
+		if (*argv[13] == '\0')
+			argv[13] = "0";
+		if (*argv[14] == '\0')
+			argv[14] = "0";
+		for (int j = 6; j < 15; j++)
+			lens[j] = strlen(argv[j]);
+		store_script(SCRIPT_RESTORE, 6, 9, argv, lens, NULL, NULL);
+		buf_free(&keys);
+	}
+}
+
+/*
+ * Redis is back, perhaps empty after a restart without persistence:
+ * write every live member of this node back, so presence is whole again.
+ * The script leaves members Redis still has alone.
+ */
+void
+room_restore_all(void)
+{
+	dict_each(&rooms, room_restore_one, NULL);
 }

@@ -69,6 +69,7 @@ struct membership {
 	uint32_t nstash;
 	uint32_t stash_cap;
 	uint32_t index;		/* position in room->members */
+	char *member;		/* member JSON, to write back after an outage */
 };
 
 struct conn {
@@ -127,7 +128,8 @@ struct local_room {
 	struct room_op *waiting;	/* joins waiting for the subscription */
 	struct room_op **waiting_tail;
 	/* Details from the last join reply, to write back after an outage. */
-	struct local_room *hnext;
+	char *details[5];	/* title, topic, visibility, max_members,
+				   created_at */
 };
 
 /* Counters for logs, the node hash and (later) /metrics. */
@@ -150,6 +152,10 @@ extern uv_loop_t *loop;
 extern char node_id[ID_MAX + 1];
 extern uint64_t started_at;
 extern int shutting_down;
+
+/* ctl.c */
+void ctl_handle(const char *, size_t);
+uint64_t ctl_last_canary(void);
 
 /* frame.c */
 struct frame *frame_new(const char *, size_t);
@@ -184,6 +190,10 @@ size_t conn_count(void);
 void request_handle(struct conn *, const char *, size_t);
 void reply_ok_begin(struct buf *, const char *ref);
 
+/* redis_uv.c */
+struct redisAsyncContext;
+int redis_uv_attach(struct redisAsyncContext *, uv_loop_t *);
+
 /* room.c */
 struct local_room *room_find(const char *);
 size_t room_count(void);
@@ -192,6 +202,8 @@ void room_join(struct conn *, uint64_t ticket, const char *ref,
     struct cJSON *create);
 void room_leave(struct conn *, uint64_t ticket, const char *ref,
     struct membership *);
+void room_drop(struct membership *);
+void room_restore_all(void);
 void room_conn_closed(struct conn *, const char *reason);
 void room_deliver(const char *channel, size_t chlen, const char *,
     size_t);
@@ -222,6 +234,7 @@ int http_writeable(struct lws *);
 void node_start(void);
 void node_stop(void);
 void node_register(void);
+int node_healthy(void);
 
 /* server.c */
 int server_start(void);

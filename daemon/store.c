@@ -11,7 +11,6 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <hiredis/adapters/libuv.h>
 
 #include "roomd.h"
 
@@ -120,6 +119,7 @@ connect_cb(const redisAsyncContext *ac, int status)
 	if (ac == cmd_ac) {
 		cmd_up = 1;
 		node_register();
+		room_restore_all();
 	} else {
 		sub_up = 1;
 		room_resubscribe_all();
@@ -165,7 +165,11 @@ store_connect(int subscriber)
 		redisAsyncFree(ac);
 		return NULL;
 	}
-	redisLibuvAttach(ac, loop);
+	if (redis_uv_attach(ac, loop) != 0) {
+		log_warnx("redis: cannot watch the connection");
+		redisAsyncFree(ac);
+		return NULL;
+	}
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
 	/* Sent now, run first: Redis answers in order. */
@@ -366,8 +370,10 @@ sub_message(redisAsyncContext *ac, void *r, void *priv)
 	if (strcmp(kind->str, "message") == 0) {
 		if (rr->element[2]->type != REDIS_REPLY_STRING)
 			return;
-		if (strcmp(ch->str, ctl_channel) == 0)
-			return;	/* admin commands: see ctl.c */
+		if (strcmp(ch->str, ctl_channel) == 0) {
+			ctl_handle(rr->element[2]->str, rr->element[2]->len);
+			return;
+		}
 		room_deliver(ch->str, ch->len, rr->element[2]->str,
 		    rr->element[2]->len);
 	} else if (strcmp(kind->str, "subscribe") == 0)

@@ -14,6 +14,7 @@ extern const char lua_state_set[];
 extern const char lua_read[];
 extern const char lua_rooms[];
 extern const char lua_restore[];
+extern const char lua_gc[];
 
 static const struct {
 	const char *name;
@@ -26,6 +27,7 @@ static const struct {
 	[SCRIPT_READ] = { "read", lua_read },
 	[SCRIPT_ROOMS] = { "rooms", lua_rooms },
 	[SCRIPT_RESTORE] = { "restore", lua_restore },
+	[SCRIPT_GC] = { "gc", lua_gc },
 };
 
 /* Lowercase hex SHA1 of each source, as EVALSHA wants; filled on first use. */

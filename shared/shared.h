@@ -127,10 +127,38 @@ enum script_id {
 	SCRIPT_READ,
 	SCRIPT_ROOMS,
 	SCRIPT_RESTORE,
+	SCRIPT_GC,
 	SCRIPT_COUNT
 };
 const char *script_source(enum script_id);
 const char *script_sha(enum script_id);
 const char *script_name(enum script_id);
+
+/* jwt.c: HS256 tokens (PROTOCOL.md, Auth). */
+#define JWT_LEEWAY_S 30		/* clock skew allowed on exp and nbf */
+#define JWT_TOKEN_MAX 8192	/* longer tokens are refused unread */
+#define JWT_SUB_MAX 256		/* bytes in the sub claim */
+#define JWT_PATTERNS_MAX 256	/* entries in rooms or publish */
+#define JWT_PATTERN_MAX 256	/* bytes in one pattern */
+struct jwt_claims {
+	char *sub;		/* non-empty UTF-8 */
+	int64_t exp;		/* seconds since the epoch */
+	char **rooms;		/* NULL-terminated; NULL when absent */
+	size_t nrooms;
+	int has_rooms;		/* rooms claim present (absent: any room) */
+	char **publish;		/* NULL-terminated; NULL when absent */
+	size_t npublish;
+	int has_publish;	/* present (absent: any; empty: spectator) */
+	int admin;
+};
+int jwt_verify(const char *token, size_t len, const char *secret,
+    size_t secretlen, int64_t now, struct jwt_claims *, char **cause);
+void jwt_claims_free(struct jwt_claims *);
+int jwt_pattern_match(const char *pattern, const char *s);
+int jwt_may_join(const struct jwt_claims *, const char *room);
+int jwt_may_publish(const struct jwt_claims *, const char *event);
+int jwt_may_write(const struct jwt_claims *);
+char *jwt_sign(const char *payload_json, const char *secret,
+    size_t secretlen);
 
 #endif

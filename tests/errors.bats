@@ -32,11 +32,11 @@ bad() {
 		REF=$((REF + 1))
 		body=${f#\{}
 		if [ "$body" = "}" ]; then
-			SCRIPT+="send {\"ref\":$REF}"$'\n'
+			SCRIPT+="send {\"ref\":\"e$REF\"}"$'\n'
 		else
-			SCRIPT+="send {\"ref\":$REF,$body"$'\n'
+			SCRIPT+="send {\"ref\":\"e$REF\",$body"$'\n'
 		fi
-		SCRIPT+="expect error ref=$REF code=$code within 3s"$'\n'
+		SCRIPT+="expect error ref=e$REF code=$code within 3s"$'\n'
 		SCRIPT+="send {\"type\":\"ping\",\"ref\":\"p$REF\"}"$'\n'
 		SCRIPT+="expect ok ref=p$REF within 3s"$'\n'
 	done
@@ -171,8 +171,7 @@ watcher_calm() {
 	    '{"type":"state.set","room":"calm","key":null,"value":1}' \
 	    '{"type":"state.set","room":"calm","key":"k"}' \
 	    '{"type":"state.set","room":"calm","key":"k","value":1,"if_version":"0"}' \
-	    '{"type":"state.set","room":"calm","key":"k","value":1,"if_version":1.5}' \
-	    '{"type":"state.set","room":"calm","key":"k","value":1,"if_version":null}'
+	    '{"type":"state.set","room":"calm","key":"k","value":1,"if_version":1.5}'
 	offend
 	run redis_cli hlen 'roomd:room:{calm}:state'
 	assert_output 0

@@ -28,12 +28,12 @@ EOF
 	T=$BATS_TEST_TMPDIR/t.jsonl
 	sim --url "$URL_n2" --transcript "$T" - <<EOF
 join h
-send {"type":"history","room":"h","ref":1}
-send {"type":"history","room":"h","limit":3,"ref":2}
-send {"type":"history","room":"h","since":"$S","limit":3,"ref":3}
-send {"type":"history","room":"h","since":"$S","ref":4}
-send {"type":"history","room":"h","since":"${ids[10]}","limit":5,"ref":5}
-expect ok ref=5
+send {"type":"history","room":"h","ref":"s1"}
+send {"type":"history","room":"h","limit":3,"ref":"s2"}
+send {"type":"history","room":"h","since":"$S","limit":3,"ref":"s3"}
+send {"type":"history","room":"h","since":"$S","ref":"s4"}
+send {"type":"history","room":"h","since":"${ids[10]}","limit":5,"ref":"s5"}
+expect ok ref=s5
 publish h end
 expect event event=end
 EOF
@@ -41,24 +41,24 @@ EOF
 	sim_wait a
 	assert_success
 	# 1: everything so far, including the reader's own member_joined.
-	run tx_jq "$T" 0 'map(select(.ref == 1))[0].events | map(.type)'
+	run tx_jq "$T" 0 'map(select(.ref == "s1"))[0].events | map(.type)'
 	assert_output '["member_joined","event","event","event","event","event","event","event","event","event","event","member_joined"]'
 	# 2: the newest three, oldest first.
-	run tx_jq "$T" 0 'map(select(.ref == 2))[0].events | map(.type + ":" + (.data.k // "" | tostring))'
+	run tx_jq "$T" 0 'map(select(.ref == "s2"))[0].events | map(.type + ":" + (.data.k // "" | tostring))'
 	assert_output '["event:8","event:9","member_joined:"]'
 	# 3: the first three after since (exclusive).
-	run tx_jq "$T" 0 'map(select(.ref == 3))[0].events | map(.data.k)'
+	run tx_jq "$T" 0 'map(select(.ref == "s3"))[0].events | map(.data.k)'
 	assert_output '[3,4,5]'
-	run tx_jq "$T" 0 'map(select(.ref == 3))[0].events | map(.seq) | join(" ")'
+	run tx_jq "$T" 0 'map(select(.ref == "s3"))[0].events | map(.seq) | join(" ")'
 	assert_output "\"${ids[4]} ${ids[5]} ${ids[6]}\""
-	run tx_jq "$T" 0 'map(select(.ref == 4))[0].events | map(.data.k)'
+	run tx_jq "$T" 0 'map(select(.ref == "s4"))[0].events | map(.data.k)'
 	assert_output '[3,4,5,6,7,8,9,null]'
 	# 5: after the last event only the reader's join.
-	run tx_jq "$T" 0 'map(select(.ref == 5))[0].events | map(.type)'
+	run tx_jq "$T" 0 'map(select(.ref == "s5"))[0].events | map(.type)'
 	assert_output '["member_joined"]'
 	# History frames are the frames members saw live.
 	live=$(tx_jq "$TA" 0 'map(select(.type == "event" and .data.k == 4))[0]' | jq -S -c .)
-	run bash -c "jq -c 'select(.dir == \"in\" and .frame.ref == 3) | .frame.events[1]' '$T' | jq -S -c ."
+	run bash -c "jq -c 'select(.dir == \"in\" and .frame.ref == \"s3\") | .frame.events[1]' '$T' | jq -S -c ."
 	assert_output "$live"
 }
 

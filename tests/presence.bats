@@ -20,15 +20,18 @@ expect ok ref=p
 expect event event=end within 20s
 EOF
 	wait_for 10 members_are lobby 1
-	sim --url "$URL_n2" --transcript "$TB" - <<'EOF'
+	sim_bg b --url "$URL_n2" --transcript "$TB" - <<'EOF'
 send {"type":"join","room":"lobby","meta":{"side":"blue"},"ref":"j"}
 expect ok ref=j
 send {"type":"presence","room":"lobby","ref":"p"}
 expect ok ref=p
-sleep 500ms
+sleep 2s
 publish lobby end
 expect event event=end
 EOF
+	wait_for 10 members_are lobby 2
+	members=$(redis_cli --raw hvals 'roomd:room:{lobby}:members')
+	sim_wait b
 	assert_success
 	sim_wait a
 	assert_success
@@ -47,7 +50,7 @@ EOF
 	run tx_jq "$TA" 0 "map(select(.type == \"member_joined\") | .member) | $shape"
 	assert_output "$want"
 	# Redis has the same members.
-	run bash -c "redis-cli -p $REDIS_PORT --raw hvals 'roomd:room:{lobby}:members' | jq -s -c '$shape'"
+	run jq -s -c "$shape" <<<"$members"
 	assert_output "$want"
 }
 
@@ -94,7 +97,6 @@ EOF
 	kill -KILL "$bpid"
 	sim_wait a
 	assert_success
-	wait_for 5 members_are lobby 1
 }
 
 @test "members who left are gone from presence on both nodes" {

@@ -44,10 +44,10 @@ EOF
 @test "a later joiner on the other node gets state and state_version in the join reply" {
 	sim_bg a - <<'EOF'
 join lobby
-send {"type":"state.set","room":"lobby","key":"a","value":1,"ref":1}
-send {"type":"state.set","room":"lobby","key":"b","value":"two","ref":2}
-send {"type":"state.set","room":"lobby","key":"a","value":3,"ref":3}
-expect ok ref=3 state_version=3
+send {"type":"state.set","room":"lobby","key":"a","value":1,"ref":"s1"}
+send {"type":"state.set","room":"lobby","key":"b","value":"two","ref":"s2"}
+send {"type":"state.set","room":"lobby","key":"a","value":3,"ref":"s3"}
+expect ok ref=s3 state_version=3
 expect event event=end within 20s
 EOF
 	wait_for 10 members_are lobby 1
@@ -70,20 +70,20 @@ EOF
 	T=$BATS_TEST_TMPDIR/t.jsonl
 	sim --transcript "$T" - <<'EOF'
 join lobby
-send {"type":"state.set","room":"lobby","key":"turn","value":"red","if_version":0,"ref":1}
-expect ok ref=1 state_version=1
-send {"type":"state.set","room":"lobby","key":"turn","value":"blue","if_version":0,"ref":2}
-expect error ref=2 code=conflict
-send {"type":"state.set","room":"lobby","key":"turn","value":"blue","if_version":5,"ref":3}
-expect error ref=3 code=conflict
-send {"type":"state.get","room":"lobby","ref":4}
-expect ok ref=4 state.turn=red state_version=1
-send {"type":"state.set","room":"lobby","key":"turn","value":"blue","if_version":1,"ref":5}
-expect ok ref=5 state_version=2
-send {"type":"state.set","room":"lobby","key":"other","value":true,"ref":6}
-expect ok ref=6 state_version=3
-send {"type":"ping","ref":7}
-expect ok ref=7
+send {"type":"state.set","room":"lobby","key":"turn","value":"red","if_version":0,"ref":"s1"}
+expect ok ref=s1 state_version=1
+send {"type":"state.set","room":"lobby","key":"turn","value":"blue","if_version":0,"ref":"s2"}
+expect error ref=s2 code=conflict
+send {"type":"state.set","room":"lobby","key":"turn","value":"blue","if_version":5,"ref":"s3"}
+expect error ref=s3 code=conflict
+send {"type":"state.get","room":"lobby","ref":"s4"}
+expect ok ref=s4 state.turn=red state_version=1
+send {"type":"state.set","room":"lobby","key":"turn","value":"blue","if_version":1,"ref":"s5"}
+expect ok ref=s5 state_version=2
+send {"type":"state.set","room":"lobby","key":"other","value":true,"ref":"s6"}
+expect ok ref=s6 state_version=3
+send {"type":"ping","ref":"s7"}
+expect ok ref=s7
 EOF
 	assert_success
 	run tx_jq "$T" 0 '[.[] | select(.type == "state_changed") | [.value, .state_version]]'
@@ -96,16 +96,16 @@ EOF
 	T=$BATS_TEST_TMPDIR/t.jsonl
 	sim --transcript "$T" - <<'EOF'
 join lobby
-send {"type":"state.set","room":"lobby","key":"k","value":1,"ref":1}
-send {"type":"state.set","room":"lobby","key":"keep","value":[],"ref":2}
-send {"type":"state.set","room":"lobby","key":"k","value":null,"ref":3}
-expect ok ref=3 state_version=3
+send {"type":"state.set","room":"lobby","key":"k","value":1,"ref":"s1"}
+send {"type":"state.set","room":"lobby","key":"keep","value":[],"ref":"s2"}
+send {"type":"state.set","room":"lobby","key":"k","value":null,"ref":"s3"}
+expect ok ref=s3 state_version=3
 expect state_changed key=k value=null state_version=3
-send {"type":"state.get","room":"lobby","ref":4}
-expect ok ref=4 state_version=3
+send {"type":"state.get","room":"lobby","ref":"s4"}
+expect ok ref=s4 state_version=3
 EOF
 	assert_success
-	run tx_jq "$T" 0 'map(select(.ref == 4))[0].state'
+	run tx_jq "$T" 0 'map(select(.ref == "s4"))[0].state'
 	assert_output '{"keep":[]}'
 	run redis_cli hexists 'roomd:room:{lobby}:state' k
 	assert_output 0
@@ -115,17 +115,17 @@ EOF
 	T=$BATS_TEST_TMPDIR/t.jsonl
 	sim --url "$URL_n2" --transcript "$T" - <<'EOF'
 join lobby
-send {"type":"state.set","room":"lobby","key":"s","value":"x \" y","ref":1}
-send {"type":"state.set","room":"lobby","key":"n","value":-1.25,"ref":2}
-send {"type":"state.set","room":"lobby","key":"b","value":false,"ref":3}
-send {"type":"state.set","room":"lobby","key":"a","value":[1,[2],{"3":4}],"ref":4}
-send {"type":"state.set","room":"lobby","key":"o","value":{},"ref":5}
-send {"type":"state.set","room":"lobby","key":"z","value":0,"ref":6}
-send {"type":"state.get","room":"lobby","ref":7}
-expect ok ref=7 state_version=6
+send {"type":"state.set","room":"lobby","key":"s","value":"x \" y","ref":"s1"}
+send {"type":"state.set","room":"lobby","key":"n","value":-1.25,"ref":"s2"}
+send {"type":"state.set","room":"lobby","key":"b","value":false,"ref":"s3"}
+send {"type":"state.set","room":"lobby","key":"a","value":[1,[2],{"3":4}],"ref":"s4"}
+send {"type":"state.set","room":"lobby","key":"o","value":{},"ref":"s5"}
+send {"type":"state.set","room":"lobby","key":"z","value":0,"ref":"s6"}
+send {"type":"state.get","room":"lobby","ref":"s7"}
+expect ok ref=s7 state_version=6
 EOF
 	assert_success
-	run tx_jq "$T" 0 'map(select(.ref == 7))[0].state | to_entries | sort_by(.key) | from_entries'
+	run tx_jq "$T" 0 'map(select(.ref == "s7"))[0].state | to_entries | sort_by(.key) | from_entries'
 	assert_output '{"a":[1,[2],{"3":4}],"b":false,"n":-1.25,"o":{},"s":"x \" y","z":0}'
 }
 

@@ -18,16 +18,20 @@ local function with_seq(id, f, noecho)
 	return '{"seq":"' .. id .. '"' .. sep .. string.sub(f, 2)
 end
 
--- emit appends one room frame to the history stream and publishes it in the
--- same atomic step, so history order and live order agree. body holds the
--- type-specific fields, each with a leading comma.
-local function emit(room, channel, maxlen, ts, ftype, body, noecho)
+-- emit_to appends one room frame to a history stream and publishes it in
+-- the same atomic step, so history order and live order agree. body holds
+-- the type-specific fields, each with a leading comma.
+local function emit_to(events, room, channel, maxlen, ts, ftype, body, noecho)
 	local f = '{"type":"' .. ftype .. '","room":"' .. room .. '","ts":' ..
 	    ts .. body .. '}'
-	local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxlen, '*',
+	local id = redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*',
 	    'f', f)
 	redis.call('PUBLISH', channel, with_seq(id, f, noecho))
 	return id
+end
+
+local function emit(room, channel, maxlen, ts, ftype, body, noecho)
+	return emit_to(KEYS[4], room, channel, maxlen, ts, ftype, body, noecho)
 end
 
 local function refresh_ttl(ttl, ts)

@@ -4,8 +4,9 @@
 -- ARGV: room, conn, member JSON without its closing brace, channel, history
 -- maxlen, room ttl, since ('' for none), title, topic, visibility ('' for
 -- default), max_members ('' for none).
--- Returns {status, seq, members, state, state_version, recovered, frames}
--- where status is 'ok', 'already' (was a member: no new frame) or
+-- Returns {status, seq, members, state, state_version, recovered, frames,
+-- member, details} where member is the joiner's member JSON, details the
+-- room's title, topic, visibility, max_members and created_at, and status is 'ok', 'already' (was a member: no new frame) or
 -- 'room_full'; recovered is -1 without since, else 0 or 1.
 local room, conn = ARGV[1], ARGV[2]
 local channel, maxlen, ttl = ARGV[4], ARGV[5], tonumber(ARGV[6])
@@ -45,11 +46,12 @@ if since ~= '' then
 	end
 end
 
-local seq
+local seq, member
 if already then
 	seq = latest_seq()
+	member = redis.call('HGET', KEYS[2], conn)
 else
-	local member = ARGV[3] .. ',"joined_at":' .. ts .. '}'
+	member = ARGV[3] .. ',"joined_at":' .. ts .. '}'
 	redis.call('HSET', KEYS[2], conn, member)
 	local count = redis.call('HLEN', KEYS[2])
 	redis.call('ZADD', KEYS[5], count, room)
@@ -66,4 +68,6 @@ if already then status = 'already' end
 return {status, seq, redis.call('HVALS', KEYS[2]),
     redis.call('HGETALL', KEYS[3]),
     tonumber(redis.call('HGET', KEYS[1], 'state_version')) or 0,
-    recovered, frames}
+    recovered, frames, member,
+    redis.call('HMGET', KEYS[1], 'title', 'topic', 'visibility',
+    'max_members', 'created_at')}

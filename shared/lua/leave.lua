@@ -2,7 +2,9 @@
 -- last member goes, close the room and let its keys expire.
 -- KEYS: room, members, state, events, rooms index, public rooms index.
 -- ARGV: room, conn, channel, history maxlen, room ttl, empty ttl (0 deletes
--- at once), reason.
+-- at once), reason, and optionally a control channel and message: published
+-- before member_left, so the member's node drops it before the frame that
+-- tells the others (roomctl evict).
 -- Returns {removed (0 or 1), seq of member_left or false, closed (0 or 1)}.
 local room, conn = ARGV[1], ARGV[2]
 local channel, maxlen = ARGV[3], ARGV[4]
@@ -12,6 +14,9 @@ local reason = ARGV[7]
 local m = redis.call('HGET', KEYS[2], conn)
 if not m then return {0, false, 0} end
 redis.call('HDEL', KEYS[2], conn)
+if ARGV[8] and ARGV[8] ~= '' then
+	redis.call('PUBLISH', ARGV[8], ARGV[9])
+end
 local ts = now_ms()
 local seq = emit(room, channel, maxlen, ts, 'member_left',
     ',"conn":"' .. conn .. '","user":' .. member_user_json(m) ..

@@ -1,0 +1,210 @@
+#!/usr/bin/env bats
+# sim.bats: `roomctl sim` as a test driver (CLI.md "roomctl sim"): scripts
+# refused before anything connects, failures naming client, line and what
+# arrived, barrier, $i/$n/$room, the transcript, exit statuses.
+
+load lib/common
+
+setup() {
+	two_nodes
+}
+
+# nothing_joined: the probe room that line 1 of a bad script would have
+# joined does not exist, so no client connected and ran it.
+nothing_joined() {
+	run redis_cli exists 'roomd:room:{probe}:members' 'roomd:room:{probe}'
+	assert_output 0
+}
+
+@test "a malformed script is refused before connecting, with FILE:LINE, exit 2" {
+	local -a bad=(
+		'frobnicate now'
+		'join'
+		'sleep soon'
+		'expect'
+		'expect ok within forever'
+		'publish probe'
+		'state probe key'
+		'join probe {"side":'
+		'barrier now'
+	)
+	for line in "${bad[@]}"; do
+		sim --clients 2 "join probe
+# a comment
+
+$line
+publish probe never"
+		assert_failure 2
+		assert_output --partial "$SIM_SCRIPT:4"
+		nothing_joined
+	done
+}
+
+@test "a failing expect exits 1 naming the client, the line and what arrived" {
+	sim --clients 2 --url "$URL_n1,$URL_n2" - <<'EOF'
+# client 0 is on n1, client 1 on n2
+expect welcome node=n1 within 1s
+EOF
+	assert_failure 1
+	assert_output --regexp 'client 1'
+	assert_output --regexp '(line 2|:2)'
+	assert_output --partial '"node":"n2"'
+	refute_output --regexp 'client 0[^-9]'
+}
+
+@test "expect gives up after its within duration" {
+	start=$(date +%s%3N)
+	sim - <<'EOF'
+join r1
+expect event event=never within 300ms
+EOF
+	end=$(date +%s%3N)
+	assert_failure 1
+	assert_output --partial member_joined
+	[ $((end - start)) -lt 3000 ]
+}
+
+@test "frames that do not match stay queued for later expects" {
+	sim - <<'EOF'
+join r1
+publish r1 a 1
+publish r1 b 2
+publish r1 c 3
+expect event event=c data=3
+expect event event=a
+expect event event=b data=2
+expect * room=r1 event=c within 300ms
+EOF
+	# The c event was consumed; "*" finds no other frame with event=c.
+	assert_failure 1
+	assert_output --regexp '(line 8|:8)'
+	sim - <<'EOF'
+join r1
+publish r1 a {"x":"y"}
+expect event event=a data.x!=z data.missing!=1 from.conn=* seq=*
+expect * type=ok
+EOF
+	assert_success
+}
+
+@test "barrier: nobody passes until every client has arrived" {
+	T=$BATS_TEST_TMPDIR/t.jsonl
+	sim --clients 4 --url "$URL_n1,$URL_n2" --transcript "$T" - <<'EOF'
+join $room
+sleep ${i}00ms
+publish $room arrive
+barrier
+publish $room after
+expect event event=after within 5s
+EOF
+	assert_success
+	run jq -s '([.[] | select(.dir == "out" and .frame.event == "arrive") | .t] | max) as $a
+	    | ([.[] | select(.dir == "out" and .frame.event == "after") | .t] | min) as $b
+	    | [$a <= $b, ([.[] | select(.dir == "out" and .frame.event == "arrive")] | length)]' "$T"
+	assert_output --regexp 'true,[[:space:]]*4'
+	run jq -s '[.[] | select(.dir == "out" and .frame.event == "after")] | length' "$T"
+	assert_output 4
+}
+
+@test "\$i, \$n, \$room and \${i} are substituted, \$\$ is a dollar" {
+	T=$BATS_TEST_TMPDIR/t.jsonl
+	sim --clients 3 --room subst --transcript "$T" - <<'EOF'
+join $room
+publish $room sub {"i":$i,"n":$n,"r":"$room","b":"${i}x","d":"$$i"}
+expect event event=sub data.i=$i data.n=3 data.r=subst room=$room within 5s
+EOF
+	assert_success
+	for c in 0 1 2; do
+		run tx_jq "$T" $c "map(select(.type == \"event\" and .data.i == $c))[0] | [.room, .data]"
+		assert_output "[\"subst\",{\"i\":$c,\"n\":3,\"r\":\"subst\",\"b\":\"${c}x\",\"d\":\"\$i\"}]"
+	done
+}
+
+@test "--room defaults to sim" {
+	sim - <<'EOF'
+join $room
+expect ok within 1s
+EOF
+	# join consumed its ok; the only queued frame is member_joined.
+	assert_failure 1
+	sim - <<'EOF'
+join $room
+expect member_joined room=sim
+EOF
+	assert_success
+}
+
+@test "--transcript: JSON lines of every frame each client sent and received" {
+	T=$BATS_TEST_TMPDIR/t.jsonl
+	sim --clients 2 --transcript "$T" - <<'EOF'
+join tr
+send {"type":"ping","ref":"x"}
+expect ok ref=x
+send not json
+expect error code=bad_json
+EOF
+	assert_success
+	# Every line is one JSON object with the four fields.
+	run jq -c -e 'select((keys - ["client", "dir", "frame", "t"]) != [] or
+	    (.client | type) != "number" or (.dir | IN("in", "out") | not) or
+	    (.t | type) != "number")' "$T"
+	assert_output ''
+	for c in 0 1; do
+		run tx_jq "$T" $c 'map(.type)'
+		assert_output '["welcome","ok","member_joined","ok","error"]' ||
+		    assert_output '["welcome","member_joined","ok","ok","error"]'
+		run bash -c "tx_frames() { :; }; jq -c --argjson c $c 'select(.client == \$c and .dir == \"out\") | .frame | if type == \"string\" then (fromjson? // .) else . end | if type == \"object\" then .type else . end' '$T'"
+		assert_output $'"join"\n"ping"\n"not json"'
+		# Times never go backwards.
+		run jq -s --argjson c $c '[.[] | select(.client == $c) | .t] | . == sort' "$T"
+		assert_output true
+	done
+	# The one "other" member_joined: client 0 sees client 1's or vice versa.
+	run jq -s '[.[] | select(.dir == "in" and .frame.type == "member_joined")] | length' "$T"
+	assert_output 3
+}
+
+@test "a script from standard input" {
+	run timeout 30 "$ROOMCTL" sim --url "$URL_n2" - <<'EOF'
+expect welcome node=n2
+EOF
+	assert_success
+}
+
+@test "usage errors exit 2" {
+	printf 'join r\n' >"$BATS_TEST_TMPDIR/ok.sim"
+	run timeout 10 "$ROOMCTL" sim --clients abc --url "$URL_n1" "$BATS_TEST_TMPDIR/ok.sim"
+	assert_failure 2
+	run timeout 10 "$ROOMCTL" sim --url "$URL_n1"
+	assert_failure 2
+	run timeout 10 "$ROOMCTL" sim --no-such-option "$BATS_TEST_TMPDIR/ok.sim"
+	assert_failure 2
+	run timeout 10 "$ROOMCTL" sim --url "$URL_n1" "$BATS_TEST_TMPDIR/missing.sim"
+	[ "$status" -eq 1 ] || [ "$status" -eq 2 ]
+	assert_output --partial missing.sim
+}
+
+@test "a server close is the pseudo-frame close; the client may go on with another step" {
+	sim - <<'EOF'
+send-binary x
+expect close code=1003 reason=*
+EOF
+	assert_success
+}
+
+@test "a refused upgrade is the pseudo-frame refused with its status" {
+	roomd_start n3 --auth-secret test-secret-0123456789
+	sim --url "$URL_n3" - <<'EOF'
+expect refused status=401 within 3s
+EOF
+	assert_success
+}
+
+@test "a client that cannot connect fails the run with exit 1" {
+	port=$(free_port)
+	sim --url "ws://127.0.0.1:$port/ws" - <<'EOF'
+join r
+EOF
+	assert_failure 1
+	assert_output --partial "client 0"
+}
