@@ -50,6 +50,9 @@ conn_new(struct lws *wsi)
 	snprintf(c->id, sizeof c->id, "%s-%llx", conn_tag,
 	    (unsigned long long)++conn_counter);
 	c->deferred_tail = &c->deferred;
+	c->tokens = 2.0 * (double)cfg.rate;
+	c->patience = 10.0 * (double)cfg.rate;
+	c->bucket_ms = mono_ms();
 	dict_put(&conns, c->id, c);
 	stats.conns++;
 	stats.conns_total++;
@@ -127,24 +130,10 @@ conn_closed(struct conn *c)
 	conn_unref(c);
 }
 
-/*
- * Queue a frame for the client, taking a reference of its own. A client
- * whose queue is over the bound is a slow consumer: its queue is dropped
- * and it is closed with 4008, so nobody else waits for it.
- */
-void
-conn_send(struct conn *c, struct frame *f)
+/* Append to the send queue, growing the ring; no bound checked here. */
+static void
+conn_enqueue(struct conn *c, struct frame *f)
 {
-	if (c->wsi == NULL || c->closing)
-		return;
-	if (c->qlen >= QUEUE_MAX_FRAMES || c->qbytes + f->len > QUEUE_MAX_BYTES) {
-		stats.slow_consumers++;
-		log_info("conn %s: slow consumer (%u frames, %zu bytes queued)",
-		    c->id, c->qlen, c->qbytes);
-		conn_queue_clear(c);
-		conn_close(c, 4008, "slow consumer");
-		return;
-	}
 	if (c->qlen == c->qcap) {
 		uint32_t ncap = c->qcap ? c->qcap * 2 : 4;
 		struct frame **nq = xmalloc(ncap * sizeof *nq);
@@ -163,6 +152,27 @@ conn_send(struct conn *c, struct frame *f)
 		server_want_write(c);
 }
 
+/*
+ * Queue a frame for the client, taking a reference of its own. A client
+ * whose queue is over the bound is a slow consumer: its queue is dropped
+ * and it is closed with 4008, so nobody else waits for it.
+ */
+void
+conn_send(struct conn *c, struct frame *f)
+{
+	if (c->wsi == NULL || c->closing)
+		return;
+	if (c->qlen >= QUEUE_MAX_FRAMES || c->qbytes + f->len > QUEUE_MAX_BYTES) {
+		stats.slow_consumers++;
+		log_info("conn %s: slow consumer (%u frames, %zu bytes queued)",
+		    c->id, c->qlen, c->qbytes);
+		conn_queue_clear(c);
+		conn_close(c, 4008, "slow consumer");
+		return;
+	}
+	conn_enqueue(c, f);
+}
+
 void
 conn_send_text(struct conn *c, const char *text, size_t len)
 {
@@ -172,15 +182,22 @@ conn_send_text(struct conn *c, const char *text, size_t len)
 	frame_unref(f);
 }
 
-/* Ask for the connection to be closed once what is queued has gone. */
+/*
+ * Close the connection with code and reason once what is queued has gone:
+ * the close frame is queued like any other (past the bound, so it always
+ * fits), then the socket is hung up.
+ */
 void
 conn_close(struct conn *c, uint16_t code, const char *reason)
 {
+	struct frame *f;
+
 	if (c->wsi == NULL || c->closing)
 		return;
+	f = frame_close(code, reason);
+	conn_enqueue(c, f);
+	frame_unref(f);
 	c->closing = 1;
-	c->close_code = code;
-	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
 	server_want_write(c);
 }
 
@@ -213,53 +230,46 @@ conn_write(struct conn *c)
 	size_t n = 0;
 	struct frame *f;
 
-	if (c->qlen > 0) {
-		f = c->q[c->qhead];
-		if (f->len > COALESCE_MAX) {
-			/* Too big to gather: it goes out alone, from itself. */
-			if (lws_write(c->wsi, f->data, f->len, LWS_WRITE_RAW) <
-			    (int)f->len)
-				return -1;
-			n = f->len;
+	if (c->qlen == 0)
+		return c->closing ? -1 : 0;	/* our close frame is out */
+	f = c->q[c->qhead];
+	if (f->len > COALESCE_MAX) {
+		/* Too big to gather: it goes out alone, from itself. */
+		if (lws_write(c->wsi, f->data, f->len, LWS_WRITE_RAW) <
+		    (int)f->len)
+			return -1;
+		n = f->len;
+		c->qhead = (c->qhead + 1) % c->qcap;
+		c->qlen--;
+		c->qbytes -= f->len;
+		frame_unref(f);
+		stats.frames_out++;
+	} else {
+		while (c->qlen > 0) {
+			f = c->q[c->qhead];
+			if (n + f->len > COALESCE_MAX)
+				break;
+			memcpy(p + n, f->data, f->len);
+			n += f->len;
 			c->qhead = (c->qhead + 1) % c->qcap;
 			c->qlen--;
 			c->qbytes -= f->len;
 			frame_unref(f);
 			stats.frames_out++;
-		} else {
-			while (c->qlen > 0) {
-				f = c->q[c->qhead];
-				if (n + f->len > COALESCE_MAX)
-					break;
-				memcpy(p + n, f->data, f->len);
-				n += f->len;
-				c->qhead = (c->qhead + 1) % c->qcap;
-				c->qlen--;
-				c->qbytes -= f->len;
-				frame_unref(f);
-				stats.frames_out++;
-			}
-			if (lws_write(c->wsi, p, n, LWS_WRITE_RAW) < (int)n)
-				return -1;
 		}
-		stats.bytes_out += n;
+		if (lws_write(c->wsi, p, n, LWS_WRITE_RAW) < (int)n)
+			return -1;
 	}
-	if (c->qlen > 0) {
-		server_want_write(c);
-		return 0;
-	}
-	if (c->qcap > 8) {
+	stats.bytes_out += n;
+	if (c->qlen == 0 && c->qcap > 8) {
 		/* A burst is over: give its memory back. */
 		free(c->q);
 		c->q = NULL;
 		c->qcap = 0;
 		c->qhead = 0;
 	}
-	if (c->closing) {
-		lws_close_reason(c->wsi, c->close_code,
-		    (unsigned char *)c->close_reason, strlen(c->close_reason));
-		return -1;
-	}
+	if (c->qlen > 0 || c->closing)
+		server_want_write(c);
 	return 0;
 }
 
@@ -339,6 +349,7 @@ conn_reply_error(struct conn *c, uint64_t ticket, const char *ref,
 	buf_addc(&b, '}');
 	free(msg);
 	stats.errors++;
+	metrics_error(code);
 	log_debug("conn %s: error %s", c->id, code);
 	conn_reply_text(c, ticket, b.p, b.len);
 	buf_free(&b);
@@ -405,7 +416,7 @@ conn_unblock(struct conn *c)
 		c->deferred = d->next;
 		if (c->deferred == NULL)
 			c->deferred_tail = &c->deferred;
-		request_handle(c, d->text, d->len);
+		request_run(c, d->text, d->len);
 		free(d->text);
 		free(d);
 	}

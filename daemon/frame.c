@@ -15,14 +15,14 @@
  * is written right before the payload, so data..data+len is exactly what
  * goes on the wire. Returns a frame with one reference.
  */
-struct frame *
-frame_new(const char *text, size_t len)
+static struct frame *
+frame_build(unsigned char opcode, const char *text, size_t len)
 {
 	struct frame *f;
 	unsigned char hdr[FRAME_HDR_MAX];
 	size_t hlen;
 
-	hdr[0] = 0x81;		/* FIN, text */
+	hdr[0] = 0x80 | opcode;	/* FIN */
 	if (len < 126) {
 		hdr[1] = (unsigned char)len;
 		hlen = 2;
@@ -46,6 +46,30 @@ frame_new(const char *text, size_t len)
 	memcpy(f->data, hdr, hlen);
 	memcpy(f->data + hlen, text, len);
 	return f;
+}
+
+struct frame *
+frame_new(const char *text, size_t len)
+{
+	return frame_build(0x1, text, len);
+}
+
+/*
+ * A close frame with a code and a reason (cut to fit the 125 bytes a
+ * control frame may carry).
+ */
+struct frame *
+frame_close(uint16_t code, const char *reason)
+{
+	char payload[125];
+	size_t n = strlen(reason);
+
+	if (n > sizeof payload - 2)
+		n = sizeof payload - 2;
+	payload[0] = (char)(code >> 8);
+	payload[1] = (char)(code & 0xff);
+	memcpy(payload + 2, reason, n);
+	return frame_build(0x8, payload, n + 2);
 }
 
 struct frame *

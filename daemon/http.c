@@ -1,6 +1,6 @@
 /*
  * http.c: the plain HTTP endpoints on roomd's port: /healthz for load
- * balancers and everything else answered 404. Kept off the /ws path.
+ * balancers, /metrics for Prometheus, and 404 for everything else. Kept off the /ws path.
  */
 #include <string.h>
 
@@ -55,8 +55,19 @@ http_serve(struct lws *wsi, const char *uri)
 {
 	static const char nf[] = "not found\n";
 
+	struct buf b;
+	int rc;
+
 	if (strcmp(uri, "/healthz") == 0)
 		return http_healthz(wsi);
+	if (strcmp(uri, "/metrics") == 0) {
+		buf_init(&b);
+		metrics_render(&b);
+		rc = http_respond(wsi, HTTP_STATUS_OK,
+		    "text/plain; version=0.0.4", b.p, b.len);
+		buf_free(&b);
+		return rc;
+	}
 	return http_respond(wsi, HTTP_STATUS_NOT_FOUND, "text/plain", nf,
 	    sizeof nf - 1);
 }

@@ -805,11 +805,75 @@ req_ping(struct req *r)
 }
 
 /*
- * Handle one text frame from a client. Bad input gets an error reply and
- * touches nothing else; the connection goes on.
+ * Charge one request to the connection's buckets: --rate a second with
+ * bursts of twice that, and a slower bucket of patience that only a client
+ * far over the rate for seconds empties. Returns 0 to go on, 1 when the
+ * request is refused, -1 when the connection must be closed.
+ */
+static int
+rate_charge(struct conn *c)
+{
+	uint64_t now = mono_ms();
+	double dt = (double)(now - c->bucket_ms) / 1000.0;
+	double rate = (double)cfg.rate;
+
+	c->bucket_ms = now;
+	c->tokens += dt * rate;
+	if (c->tokens > 2.0 * rate)
+		c->tokens = 2.0 * rate;
+	c->patience += dt * 2.0 * rate;
+	if (c->patience > 10.0 * rate)
+		c->patience = 10.0 * rate;
+	if ((c->patience -= 1.0) < 0)
+		return -1;
+	if (c->tokens < 1.0)
+		return 1;
+	c->tokens -= 1.0;
+	return 0;
+}
+
+/* Refuse a request over the rate, echoing its ref if it has one. */
+static void
+rate_refuse(struct conn *c, const char *text, size_t len)
+{
+	cJSON *root = cJSON_ParseWithLength(text, len), *it;
+	char *ref = NULL;
+
+	it = cJSON_GetObjectItemCaseSensitive(root, "ref");
+	if (cJSON_IsString(it) || cJSON_IsNumber(it))
+		ref = cJSON_PrintUnformatted(it);
+	conn_reply_error(c, conn_ticket(c), ref, "rate_limited",
+	    "more than %llu requests a second",
+	    (unsigned long long)cfg.rate);
+	free(ref);
+	cJSON_Delete(root);
+}
+
+/*
+ * A text frame from a client: rate-limit it, then handle it (or hold it
+ * back behind a join that waits for its subscription).
  */
 void
 request_handle(struct conn *c, const char *text, size_t len)
+{
+	switch (rate_charge(c)) {
+	case -1:
+		log_info("conn %s: closed for flooding", c->id);
+		conn_close(c, 1008, "rate limit exceeded");
+		return;
+	case 1:
+		rate_refuse(c, text, len);
+		return;
+	}
+	request_run(c, text, len);
+}
+
+/*
+ * Handle one request. Bad input gets an error reply and touches nothing
+ * else; the connection goes on.
+ */
+void
+request_run(struct conn *c, const char *text, size_t len)
 {
 	struct req r = { .c = c };
 	cJSON *it;
@@ -854,6 +918,7 @@ request_handle(struct conn *c, const char *text, size_t len)
 		if (strcmp(type, request_types[i].name) == 0)
 			break;
 	}
+	metrics_request(type);
 	if (i == sizeof request_types / sizeof request_types[0]) {
 		req_error(&r, "unknown_type", "unknown request type '%s'",
 		    shorten(type, tmp, sizeof tmp));

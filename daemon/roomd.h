@@ -105,9 +105,13 @@ struct conn {
 	struct membership **rooms;
 	uint32_t nrooms;
 
-	uint16_t close_code;	/* close once the queue is written */
-	char close_reason[64];
-	int closing;
+	/* Token buckets: requests allowed now, and patience left before a
+	 * client far over --rate is closed. */
+	double tokens;
+	double patience;
+	uint64_t bucket_ms;
+
+	int closing;		/* close frame queued: hang up after it */
 };
 
 /* A room with members on this node, and its subscription's state. */
@@ -143,6 +147,7 @@ struct stats {
 	uint64_t slow_consumers;
 	uint64_t requests;
 	uint64_t errors;
+	uint64_t refused;
 };
 
 /* main.c */
@@ -159,6 +164,7 @@ uint64_t ctl_last_canary(void);
 
 /* frame.c */
 struct frame *frame_new(const char *, size_t);
+struct frame *frame_close(uint16_t, const char *);
 struct frame *frame_ref(struct frame *);
 void frame_unref(struct frame *);
 int frame_parse_seq(const char *, size_t, struct seq *, size_t *);
@@ -188,6 +194,7 @@ size_t conn_count(void);
 
 /* request.c */
 void request_handle(struct conn *, const char *, size_t);
+void request_run(struct conn *, const char *, size_t);
 void reply_ok_begin(struct buf *, const char *ref);
 
 /* redis_uv.c */
@@ -229,6 +236,11 @@ double store_rtt_ms(void);
 /* http.c */
 int http_serve(struct lws *, const char *);
 int http_writeable(struct lws *);
+
+/* metrics.c */
+void metrics_error(const char *);
+void metrics_request(const char *);
+void metrics_render(struct buf *);
 
 /* node.c */
 void node_start(void);

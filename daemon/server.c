@@ -18,6 +18,12 @@ struct session {
 
 static struct lws_context *ctx;
 
+/* Ping a peer idle this long; hang up on one silent this long. */
+static const lws_retry_bo_t keepalive = {
+	.secs_since_valid_ping = 20,
+	.secs_since_valid_hangup = 30,
+};
+
 static void
 send_welcome(struct conn *c)
 {
@@ -115,15 +121,36 @@ receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 	return 0;
 }
 
-/* Only /ws upgrades to a WebSocket. */
+/* Answer an upgrade request with an HTTP error instead. Returns 1. */
 static int
-filter_path(struct lws *wsi)
+refuse_upgrade(struct lws *wsi, unsigned int status, const char *why)
+{
+	stats.refused++;
+	log_info("refused an upgrade: %u %s", status, why);
+	lws_return_http_status(wsi, status, why);
+	return 1;
+}
+
+/*
+ * Decide on an upgrade before the WebSocket opens: only /ws, only while
+ * running and under --max-conns. Returns 0 to go on, 1 when refused.
+ */
+static int
+check_upgrade(struct lws *wsi)
 {
 	char uri[256];
 
-	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0)
-		return -1;
-	return strcmp(uri, "/ws") == 0 ? 0 : -1;
+	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 ||
+	    strcmp(uri, "/ws") != 0)
+		return refuse_upgrade(wsi, HTTP_STATUS_NOT_FOUND,
+		    "WebSockets are served at /ws");
+	if (shutting_down)
+		return refuse_upgrade(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		    "shutting down");
+	if (conn_count() >= cfg.max_conns)
+		return refuse_upgrade(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		    "too many connections");
+	return 0;
 }
 
 static int
@@ -133,10 +160,8 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	struct session *s = user;
 
 	switch (reason) {
-	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		if (shutting_down)
-			return -1;
-		return filter_path(wsi);
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return check_upgrade(wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		s->c = conn_new(wsi);
 		log_debug("conn %s: open", s->c->id);
@@ -201,18 +226,23 @@ server_start(void)
 		iface = NULL;
 	info.iface = iface;
 	info.protocols = protocols;
+	/* An explicit vhost, so a port that cannot be bound is an error. */
 	info.options = LWS_SERVER_OPTION_LIBUV |
 	    LWS_SERVER_OPTION_VALIDATE_UTF8 |
-	    LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	    LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS |
+	    LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	info.foreign_loops = foreign;
 	info.count_threads = 1;
 	info.fd_limit_per_thread = (unsigned int)(cfg.max_conns + 64);
 	info.timeout_secs = 10;
 	info.max_http_header_data = 4096;
 	info.pt_serv_buf_size = 16384;
+	info.retry_and_idle_policy = &keepalive;
 	ctx = lws_create_context(&info);
 	if (ctx == NULL)
 		return -1;
+	if (lws_create_vhost(ctx, &info) == NULL)
+		return -1;	/* roomd exits; ctx stays reachable */
 	log_info("listening on %s:%d", cfg.listen_host, cfg.listen_port);
 	return 0;
 }

@@ -1,0 +1,96 @@
+/*
+ * metrics.c: the counters behind GET /metrics, rendered in the Prometheus
+ * text format: connections, rooms, frames and bytes, requests by type,
+ * errors by code, Redis round-trip time and slow-consumer drops.
+ */
+#include <string.h>
+
+#include "roomd.h"
+
+static const char *error_codes[] = {
+	"bad_json", "bad_request", "unknown_type", "unauthorized", "forbidden",
+	"not_found", "not_member", "room_full", "too_many_rooms", "conflict",
+	"rate_limited", "too_large", "unavailable", "internal",
+};
+#define NCODES (sizeof error_codes / sizeof error_codes[0])
+
+static const char *request_types[] = {
+	"join", "leave", "publish", "state.set", "state.get", "presence",
+	"history", "rooms", "ping", "other",
+};
+#define NTYPES (sizeof request_types / sizeof request_types[0])
+
+static uint64_t errors_by_code[NCODES];
+static uint64_t requests_by_type[NTYPES];
+
+void
+metrics_error(const char *code)
+{
+	for (size_t i = 0; i < NCODES; i++) {
+		if (strcmp(code, error_codes[i]) == 0) {
+			errors_by_code[i]++;
+			return;
+		}
+	}
+}
+
+void
+metrics_request(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < NTYPES - 1; i++) {
+		if (strcmp(type, request_types[i]) == 0)
+			break;
+	}
+	requests_by_type[i]++;
+}
+
+static void
+metric(struct buf *b, const char *name, const char *type, const char *help,
+    uint64_t v)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name,
+	    type, name, (unsigned long long)v);
+}
+
+void
+metrics_render(struct buf *b)
+{
+	metric(b, "roomd_connections", "gauge", "Open WebSocket connections.",
+	    stats.conns);
+	metric(b, "roomd_connections_total", "counter",
+	    "WebSocket connections accepted.", stats.conns_total);
+	metric(b, "roomd_rooms", "gauge", "Rooms with members on this node.",
+	    room_count());
+	metric(b, "roomd_frames_in_total", "counter",
+	    "Frames received from clients.", stats.frames_in);
+	metric(b, "roomd_frames_out_total", "counter",
+	    "Frames sent to clients.", stats.frames_out);
+	metric(b, "roomd_bytes_in_total", "counter",
+	    "Bytes received from clients.", stats.bytes_in);
+	metric(b, "roomd_bytes_out_total", "counter",
+	    "Bytes sent to clients.", stats.bytes_out);
+	metric(b, "roomd_slow_consumer_drops_total", "counter",
+	    "Connections closed because they did not read.",
+	    stats.slow_consumers);
+	metric(b, "roomd_refused_total", "counter",
+	    "Connections refused at the upgrade (auth, limits).",
+	    stats.refused);
+	buf_adds(b, "# HELP roomd_requests_total Requests by type.\n"
+	    "# TYPE roomd_requests_total counter\n");
+	for (size_t i = 0; i < NTYPES; i++)
+		buf_printf(b, "roomd_requests_total{type=\"%s\"} %llu\n",
+		    request_types[i], (unsigned long long)requests_by_type[i]);
+	buf_adds(b, "# HELP roomd_errors_total Error replies by code.\n"
+	    "# TYPE roomd_errors_total counter\n");
+	for (size_t i = 0; i < NCODES; i++)
+		buf_printf(b, "roomd_errors_total{code=\"%s\"} %llu\n",
+		    error_codes[i], (unsigned long long)errors_by_code[i]);
+	buf_printf(b, "# HELP roomd_redis_up Whether both Redis connections "
+	    "are up.\n# TYPE roomd_redis_up gauge\nroomd_redis_up %d\n",
+	    store_ready());
+	buf_printf(b, "# HELP roomd_redis_rtt_seconds Moving average of "
+	    "script round trips.\n# TYPE roomd_redis_rtt_seconds gauge\n"
+	    "roomd_redis_rtt_seconds %.6f\n", store_rtt_ms() / 1000.0);
+}
