@@ -9,6 +9,13 @@
 
 #include "roomd.h"
 
+/*
+ * lws gives every connection a receive buffer of this size for as long as
+ * it is open: it is most of an idle connection's memory, so it is small,
+ * and larger messages are assembled from pieces in receive().
+ */
+#define RX_CHUNK 1024
+
 /* A client that sends this many oversize frames in a row is closed. */
 #define TOO_LARGE_MAX 5
 
@@ -193,7 +200,7 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 static const struct lws_protocols protocols[] = {
-	{ "roomd.v1", callback_roomd, sizeof(struct session), 4096, 0, NULL,
+	{ "roomd.v1", callback_roomd, sizeof(struct session), RX_CHUNK, 0, NULL,
 	    0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
