@@ -80,6 +80,10 @@ conn_unref(struct conn *c)
 	}
 	free(c->rooms);
 	free(c->user);
+	if (c->claims != NULL) {
+		jwt_claims_free(c->claims);
+		free(c->claims);
+	}
 	free(c->rx);
 	free(c->q);
 	free(c);

@@ -217,15 +217,24 @@ field_seq(struct req *r, const char *name, const char **out)
 	return 1;
 }
 
-/* The request's own membership check, done here to spare Redis. */
-static struct membership *
-need_member(struct req *r)
+/*
+ * The membership check, done here to spare Redis and done again in the
+ * script, atomically. Sets *who to the conn id the script must find in
+ * the room, or "" for an admin, who needs no membership. Returns -1 after
+ * replying not_member.
+ */
+static int
+need_member(struct req *r, const char **who)
 {
-	struct membership *m = conn_membership(r->c, r->room);
-
-	if (m == NULL)
-		req_error(r, "not_member", "not a member of room '%s'", r->room);
-	return m;
+	*who = r->c->id;
+	if (conn_membership(r->c, r->room) != NULL)
+		return 0;
+	if (r->c->claims != NULL && r->c->claims->admin) {
+		*who = "";
+		return 0;
+	}
+	req_error(r, "not_member", "not a member of room '%s'", r->room);
+	return -1;
 }
 
 static struct pending *
@@ -351,6 +360,11 @@ req_join(struct req *r)
 	char *meta_json = NULL;
 	long long v;
 
+	if (r->c->claims != NULL && !jwt_may_join(r->c->claims, r->room)) {
+		req_error(r, "forbidden", "not allowed to join room '%s'",
+		    r->room);
+		return;
+	}
 	if (field_seq(r, "since", &since) < 0)
 		return;
 	meta = cJSON_GetObjectItemCaseSensitive(r->root, "meta");
@@ -431,8 +445,10 @@ req_leave(struct req *r)
 {
 	struct membership *m;
 
-	if ((m = need_member(r)) == NULL)
+	if ((m = conn_membership(r->c, r->room)) == NULL) {
+		req_error(r, "not_member", "not a member of room '%s'", r->room);
 		return;
+	}
 	room_leave(r->c, r->ticket, r->ref, m);
 }
 
@@ -469,7 +485,7 @@ add_actor(struct buf *b, struct conn *c)
 static void
 req_publish(struct req *r)
 {
-	const char *event, *args[9];
+	const char *event, *args[9], *who;
 	size_t lens[9];
 	char *data_json = NULL, maxlen[24], ttl[24], *echo_s;
 	cJSON *data;
@@ -479,6 +495,10 @@ req_publish(struct req *r)
 
 	if (field_id(r, "event", &event) < 0 || field_bool(r, "echo", &echo) < 0)
 		return;
+	if (r->c->claims != NULL && !jwt_may_publish(r->c->claims, event)) {
+		req_error(r, "forbidden", "not allowed to publish '%s'", event);
+		return;
+	}
 	data = cJSON_GetObjectItemCaseSensitive(r->root, "data");
 	if (data != NULL) {
 		data_json = cJSON_PrintUnformatted(data);
@@ -489,7 +509,7 @@ req_publish(struct req *r)
 			return;
 		}
 	}
-	if (need_member(r) == NULL) {
+	if (need_member(r, &who) < 0) {
 		free(data_json);
 		return;
 	}
@@ -511,7 +531,7 @@ req_publish(struct req *r)
 	args[3] = ttl;
 	args[4] = "event";
 	args[5] = body.p;
-	args[6] = r->c->id;
+	args[6] = who;
 	args[7] = echo_s;
 	args[8] = "0";
 	for (int i = 0; i < 9; i++)
@@ -542,7 +562,7 @@ state_set_done(struct pending *p, redisReply *rr)
 static void
 req_state_set(struct req *r)
 {
-	const char *key, *args[10];
+	const char *key, *args[10], *who;
 	size_t lens[10];
 	char *value_json, maxlen[24], ttl[24], ifv[24] = "";
 	cJSON *value;
@@ -553,6 +573,10 @@ req_state_set(struct req *r)
 
 	if (field_string(r, "key", 1, &key) < 0)
 		return;
+	if (r->c->claims != NULL && !jwt_may_write(r->c->claims)) {
+		req_error(r, "forbidden", "spectators may not change state");
+		return;
+	}
 	if (strlen(key) > KEY_MAX) {
 		req_error(r, "too_large", "field 'key' is over %d bytes",
 		    KEY_MAX);
@@ -579,7 +603,7 @@ req_state_set(struct req *r)
 		free(value_json);
 		return;
 	}
-	if (need_member(r) == NULL) {
+	if (need_member(r, &who) < 0) {
 		free(value_json);
 		return;
 	}
@@ -595,7 +619,7 @@ req_state_set(struct req *r)
 	args[1] = ch.p;
 	args[2] = maxlen;
 	args[3] = ttl;
-	args[4] = r->c->id;
+	args[4] = who;
 	args[5] = key;
 	args[6] = kj.p;
 	args[7] = value_json;
@@ -667,15 +691,15 @@ static void
 req_read(struct req *r, const char *what, const char *since, long long limit,
     void (*done)(struct pending *, redisReply *))
 {
-	const char *args[4];
+	const char *args[4], *who;
 	size_t lens[4];
 	char lim[24];
 
-	if (need_member(r) == NULL)
+	if (need_member(r, &who) < 0)
 		return;
 	snprintf(lim, sizeof lim, "%lld", limit);
 	args[0] = what;
-	args[1] = r->c->id;
+	args[1] = who;
 	args[2] = since != NULL ? since : "";
 	args[3] = lim;
 	for (int i = 0; i < 4; i++)
@@ -766,6 +790,11 @@ req_rooms(struct req *r)
 	    strcmp(vis, "all") != 0) {
 		req_error(r, "bad_request", "field 'visibility' must be "
 		    "\"public\", \"private\" or \"all\"");
+		return;
+	}
+	if (strcmp(vis, "public") != 0 && r->c->claims != NULL &&
+	    !r->c->claims->admin) {
+		req_error(r, "forbidden", "only admins may list %s rooms", vis);
 		return;
 	}
 	if (limit > ROOMS_MAX)
@@ -922,6 +951,11 @@ request_run(struct conn *c, const char *text, size_t len)
 	if (i == sizeof request_types / sizeof request_types[0]) {
 		req_error(&r, "unknown_type", "unknown request type '%s'",
 		    shorten(type, tmp, sizeof tmp));
+		goto out;
+	}
+	if (c->claims != NULL && request_types[i].fn != req_ping &&
+	    (int64_t)(time_ms() / 1000) > c->claims->exp + JWT_LEEWAY_S) {
+		req_error(&r, "unauthorized", "the token has expired");
 		goto out;
 	}
 	if (request_types[i].needs_room && field_id(&r, "room", &r.room) < 0)

@@ -77,6 +77,7 @@ struct conn {
 	uint32_t refs;		/* 1 for the socket + 1 per request in flight */
 	char id[24];
 	char *user;		/* JWT sub, or NULL when anonymous */
+	struct jwt_claims *claims;	/* NULL when roomd runs without auth */
 
 	/* Send queue: a ring of frames, grown on demand up to a bound. */
 	struct frame **q;

@@ -4,6 +4,7 @@
  * assembly, and plain HTTP requests handed to http.c.
  */
 #include <string.h>
+#include <strings.h>
 
 #include <libwebsockets.h>
 
@@ -139,13 +140,48 @@ refuse_upgrade(struct lws *wsi, unsigned int status, const char *why)
 }
 
 /*
+ * Read and verify the client's token, from ?token= or an Authorization:
+ * Bearer header. Returns 0 with the claims filled, or -1 with *cause set.
+ */
+static int
+authenticate(struct lws *wsi, struct jwt_claims *claims, char **cause)
+{
+	char buf[JWT_TOKEN_MAX + 16];
+	const char *tok;
+	int n;
+
+	tok = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
+	if (tok == NULL) {
+		n = lws_hdr_copy(wsi, buf, sizeof buf,
+		    WSI_TOKEN_HTTP_AUTHORIZATION);
+		if (n <= 0) {
+			*cause = xstrdup(n < 0 ? "token too long" :
+			    "a token is required");
+			return -1;
+		}
+		if (strncasecmp(buf, "Bearer ", 7) != 0) {
+			*cause = xstrdup("authorization must be Bearer");
+			return -1;
+		}
+		for (tok = buf + 7; *tok == ' '; tok++)
+			;
+	}
+	return jwt_verify(tok, strlen(tok), cfg.auth_secret,
+	    strlen(cfg.auth_secret), (int64_t)(time_ms() / 1000), claims,
+	    cause);
+}
+
+/*
  * Decide on an upgrade before the WebSocket opens: only /ws, only while
- * running and under --max-conns. Returns 0 to go on, 1 when refused.
+ * running, under --max-conns, and with a good token when roomd has a
+ * secret. Returns 0 to go on, 1 when refused.
  */
 static int
 check_upgrade(struct lws *wsi)
 {
-	char uri[256];
+	char uri[256], *cause = NULL;
+	struct jwt_claims claims;
+	int rc;
 
 	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 ||
 	    strcmp(uri, "/ws") != 0)
@@ -157,7 +193,37 @@ check_upgrade(struct lws *wsi)
 	if (conn_count() >= cfg.max_conns)
 		return refuse_upgrade(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "too many connections");
+	if (cfg.auth_secret == NULL)
+		return 0;
+	if (authenticate(wsi, &claims, &cause) != 0) {
+		rc = refuse_upgrade(wsi, HTTP_STATUS_UNAUTHORIZED, cause);
+		free(cause);
+		return rc;
+	}
+	jwt_claims_free(&claims);
 	return 0;
+}
+
+/* The upgrade was checked: read the claims again for the connection. */
+static void
+attach_claims(struct lws *wsi, struct conn *c)
+{
+	char *cause = NULL;
+
+	if (cfg.auth_secret == NULL)
+		return;
+	c->claims = xcalloc(1, sizeof *c->claims);
+	if (authenticate(wsi, c->claims, &cause) != 0) {
+		/* Cannot happen: the same headers passed a moment ago. */
+		log_warnx("conn %s: token failed after the upgrade: %s", c->id,
+		    cause);
+		free(cause);
+		free(c->claims);
+		c->claims = NULL;
+		conn_close(c, 1008, "unauthorized");
+		return;
+	}
+	c->user = xstrdup(c->claims->sub);
 }
 
 static int
@@ -171,6 +237,7 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return check_upgrade(wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		s->c = conn_new(wsi);
+		attach_claims(wsi, s->c);
 		log_debug("conn %s: open", s->c->id);
 		send_welcome(s->c);
 		break;
