@@ -916,7 +916,8 @@ request_run(struct conn *c, const char *text, size_t len)
 	}
 	stats.requests++;
 	r.ticket = conn_ticket(c);
-	r.root = cJSON_ParseWithLength(text, len);
+	/* Whole frame must be one value: trailing bytes are bad_json too. */
+	r.root = cJSON_ParseWithLengthOpts(text, len, NULL, 1);
 	if (r.root == NULL) {
 		req_error(&r, "bad_json", "the frame is not valid JSON");
 		return;

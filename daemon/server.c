@@ -52,27 +52,24 @@ send_welcome(struct conn *c)
 
 /*
  * Refuse a frame over --max-frame with too_large; the connection goes on
- * unless it keeps doing it. Returns -1 to close.
+ * unless it keeps doing it.
  */
-static int
-refuse_too_large(struct lws *wsi, struct conn *c, size_t len)
+static void
+refuse_too_large(struct conn *c, size_t len)
 {
 	static const char why[] = "frames over max_frame";
 
 	conn_reply_error(c, conn_ticket(c), NULL, "too_large",
 	    "frame of %zu bytes is over the limit of %llu bytes", len,
 	    (unsigned long long)cfg.max_frame);
-	if (++c->too_large_count >= TOO_LARGE_MAX) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-		    (unsigned char *)why, sizeof why - 1);
-		return -1;
-	}
-	return 0;
+	if (++c->too_large_count >= TOO_LARGE_MAX)
+		conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, why);
 }
 
 /*
  * Assemble a message from what lws hands over (a message may come in
- * several pieces) and handle it when complete. Returns -1 to close.
+ * several pieces) and handle it when complete. Returns 0: closing, when
+ * needed, is queued behind what the client is owed.
  */
 static int
 receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
@@ -82,17 +79,18 @@ receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 
 	stats.bytes_in += len;
 	if (lws_frame_is_binary(wsi)) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-		    (unsigned char *)why, sizeof why - 1);
-		return -1;
+		conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, why);
+		return 0;
 	}
 	final = lws_is_final_fragment(wsi) &&
 	    lws_remaining_packet_payload(wsi) == 0;
 	if (final && c->rxlen == 0 && !c->rx_discard) {
 		/* The common case: the whole message at once, no copy. */
 		stats.frames_in++;
-		if (len > cfg.max_frame)
-			return refuse_too_large(wsi, c, len);
+		if (len > cfg.max_frame) {
+			refuse_too_large(c, len);
+			return 0;
+		}
 		c->too_large_count = 0;
 		request_handle(c, in, len);
 		return 0;
@@ -116,9 +114,8 @@ receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 		size_t n = c->rxlen;
 
 		c->rxlen = 0;
-		if (refuse_too_large(wsi, c, n) < 0)
-			return -1;
 		c->rx_discard = 0;
+		refuse_too_large(c, n);
 		return 0;
 	}
 	c->too_large_count = 0;
