@@ -30,6 +30,8 @@ static const char cmd_sim_help[] =
     "  state ROOM KEY VALUE_JSON\n"
     "  send FRAME               any raw text frame, JSON or not\n"
     "  send-binary TEXT         TEXT as a binary frame (extension)\n"
+    "  stall DURATION           read nothing for DURATION: a slow consumer\n"
+    "                           (extension)\n"
     "  expect TYPE [FIELD=VALUE ...] [within DURATION]\n"
     "                           wait (default 5s) for a frame of that type\n"
     "  sleep DURATION           250ms, 2s, 1.5s, 1m\n"
@@ -39,8 +41,9 @@ static const char cmd_sim_help[] =
     "In expect, FIELD is a dotted path (data.hero, members.0.conn) and\n"
     "VALUE matches the field's JSON or, for a string, its text. Extensions:\n"
     "FIELD!=VALUE (absent or different), FIELD=* (present), TYPE * (any\n"
-    "type). A refused upgrade is the frame {\"type\":\"refused\",\"status\":N},\n"
-    "a close from the server {\"type\":\"close\",\"code\":N,\"reason\":R}.\n"
+    "type). A refused upgrade is the frame\n"
+    "{\"type\":\"refused\",\"status\":N}, a close from the server\n"
+    "{\"type\":\"close\",\"code\":N,\"reason\":R}.\n"
     "\n"
     "Exit status: 0 every client finished, 1 a step failed, 2 usage or\n"
     "script error (nothing connected).\n";
@@ -208,12 +211,10 @@ cmd_sim_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 const struct cmd_entry cmd_sim_entry = {
 	.name = "sim",
-	.args = "[--url URL[,URL...]] [--clients N] [--room ROOM] "
-	    "[--token TOKEN]\n"
-	    "                   [--transcript FILE] SCRIPT\n"
-	    "       roomctl sim [--url URL[,URL...]] --clients N --rooms R "
-	    "--rate X\n"
-	    "                   --duration SECS",
+	.args = "[--url URL[,URL...]] [--clients N] [--room ROOM]\n"
+	    "                   [--token TOKEN] [--transcript FILE] SCRIPT\n"
+	    "       roomctl sim [--url URL[,URL...]] --clients N --rooms R\n"
+	    "                   --rate X --duration SECS",
 	.summary = "run simulated clients over WebSocket, from a script "
 	    "or as load",
 	.options = "--url --clients --room --token --transcript --rooms "

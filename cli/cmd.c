@@ -12,7 +12,15 @@
 const struct cmd_entry *cmd_table[] = {
 	&cmd_help_entry,
 	&cmd_version_entry,
+	&cmd_nodes_entry,
+	&cmd_rooms_entry,
+	&cmd_inspect_entry,
+	&cmd_evict_entry,
+	&cmd_replay_entry,
+	&cmd_publish_entry,
+	&cmd_gc_entry,
 	&cmd_sim_entry,
+	&cmd_token_entry,
 	NULL
 };
 

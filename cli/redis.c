@@ -254,3 +254,55 @@ redis_frame(const redisReply *entry)
 	    f);
 	return out;
 }
+
+/*
+ * Append one event frame (body: its fields after ts, each with a leading
+ * comma) to room through the append script, the room having to exist.
+ * On success *seq is the new frame's seq for the caller to free. Returns
+ * 0, EXIT_NOTFOUND (after saying so) or EXIT_FAIL.
+ */
+int
+redis_append(redisContext *c, const struct cmd_ctx *ctx, const char *room,
+    const char *body, char **seq)
+{
+	const char *keys[4], *args[9];
+	char *k[4], *channel;
+	redisReply *r;
+	int i, rc = EXIT_FAIL;
+
+	k[0] = redis_key_room(ctx, room, NULL);
+	k[1] = redis_key_room(ctx, room, ":members");
+	k[2] = redis_key_room(ctx, room, ":state");
+	k[3] = redis_key_room(ctx, room, ":events");
+	for (i = 0; i < 4; i++)
+		keys[i] = k[i];
+	xasprintf(&channel, "%sch:{%s}", ctx->prefix, room);
+	args[0] = room;
+	args[1] = channel;
+	args[2] = ROOMCTL_HISTORY;
+	args[3] = ROOMCTL_ROOM_TTL;
+	args[4] = "event";
+	args[5] = body;
+	args[6] = "";		/* no membership needed */
+	args[7] = "0";		/* echo: roomctl is nobody's connection */
+	args[8] = "1";		/* never create a room by publishing */
+	r = redis_script(c, SCRIPT_APPEND, 4, keys, 9, args);
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+	    r->element[0]->type == REDIS_REPLY_STRING) {
+		if (strcmp(r->element[0]->str, "ok") == 0 &&
+		    r->elements == 2) {
+			*seq = xstrdup(r->element[1]->str);
+			rc = 0;
+		} else if (strcmp(r->element[0]->str, "not_found") == 0) {
+			cmd_error("no room named '%s'", room);
+			rc = EXIT_NOTFOUND;
+		} else
+			cmd_error("append script: %s", r->element[0]->str);
+	} else if (r != NULL)
+		cmd_error("unexpected reply from the append script");
+	redis_reply_free(r);
+	for (i = 0; i < 4; i++)
+		free(k[i]);
+	free(channel);
+	return rc;
+}

@@ -61,6 +61,7 @@ extern const struct cmd_entry cmd_replay_entry;
 extern const struct cmd_entry cmd_publish_entry;
 extern const struct cmd_entry cmd_gc_entry;
 extern const struct cmd_entry cmd_sim_entry;
+extern const struct cmd_entry cmd_token_entry;
 
 /*
  * redis.c: one synchronous hiredis connection per command. Rooms written by
@@ -84,6 +85,8 @@ char *redis_key_plain(const struct cmd_ctx *, const char *);
 int redis_room_exists(struct redisContext *, const struct cmd_ctx *,
     const char *);
 char *redis_frame(const struct redisReply *);
+int redis_append(struct redisContext *, const struct cmd_ctx *, const char *,
+    const char *, char **);
 
 /* table.c: aligned text tables for terminals, column widths computed. */
 struct table {
@@ -115,9 +118,9 @@ int stdout_flush(void);
 enum ws_client_state {
 	WS_CLIENT_IDLE,		/* no socket: connect may be called */
 	WS_CLIENT_CONNECTING,	/* TCP connect in progress */
-	WS_CLIENT_HANDSHAKE,	/* upgrade request sent, reading the reply */
+	WS_CLIENT_HANDSHAKE,	/* upgrade sent, reading the reply */
 	WS_CLIENT_OPEN,
-	WS_CLIENT_CLOSING,	/* a close frame went out, waiting for the end */
+	WS_CLIENT_CLOSING,	/* a close frame went out: waiting */
 	WS_CLIENT_ENDING	/* handles closing: on_close comes next */
 };
 
@@ -162,9 +165,9 @@ struct ws_client {
 	int http_status;		/* a refused upgrade's status, or 0 */
 	int end_code;			/* for on_close, 0 until known */
 	int close_received;
-	uint8_t frag_opcode;		/* message being reassembled, or 0 */
-	uint64_t rng;			/* mask generator, seeded per connect */
-	size_t wqueued;			/* bytes in uv_write, not written yet */
+	uint8_t frag_opcode;		/* message in fragments, or 0 */
+	uint64_t rng;			/* masks, seeded per connect */
+	size_t wqueued;			/* bytes queued in uv_write */
 	size_t max_message;		/* larger messages fail with 1009 */
 	char key[32];			/* Sec-WebSocket-Key, base64 */
 	char reason[128];		/* for on_close */
@@ -183,6 +186,7 @@ int ws_client_connect(struct ws_client *, const struct sockaddr *,
 int ws_client_send(struct ws_client *, int, const void *, size_t);
 void ws_client_close(struct ws_client *, int, const char *);
 void ws_client_abort(struct ws_client *, const char *);
+void ws_client_pause(struct ws_client *, int);
 int ws_client_is_open(const struct ws_client *);
 int ws_client_http_status(const struct ws_client *);
 
@@ -194,7 +198,7 @@ struct sim_opts {
 	const char *room;		/* $room, default "sim" */
 	const char *token;		/* NULL: none */
 	const char *transcript;		/* NULL: none */
-	const char *script;		/* path, "-" for stdin, NULL: load mode */
+	const char *script;		/* path, "-", NULL: load mode */
 	unsigned rooms;			/* load mode */
 	double rate;			/* events a second per client */
 	uint64_t duration_ms;
@@ -212,13 +216,14 @@ enum sim_op {
 	SIM_SEND_BINARY,
 	SIM_EXPECT,
 	SIM_SLEEP,
+	SIM_STALL,
 	SIM_BARRIER,
 	SIM_DISCONNECT
 };
 
 enum sim_match_kind {
 	SIM_MATCH_EQ,			/* FIELD=VALUE */
-	SIM_MATCH_NE,			/* FIELD!=VALUE: absent or different */
+	SIM_MATCH_NE,			/* FIELD!=VALUE: absent or not */
 	SIM_MATCH_ANY			/* FIELD=*: present */
 };
 
@@ -247,7 +252,7 @@ struct sim_line {
 };
 
 struct sim_script {
-	char *name;			/* for messages: the path or "stdin" */
+	char *name;			/* the path or "stdin" */
 	struct sim_line *lines;
 	size_t nlines;
 };

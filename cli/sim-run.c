@@ -16,9 +16,9 @@
 
 #include "roomctl.h"
 
-#define SIM_CONNECT_MS 5000		/* connect: upgrade done or refused */
+#define SIM_CONNECT_MS 5000		/* connect: upgraded or refused */
 #define SIM_JOIN_MS 5000		/* join: the reply with our ref */
-#define SIM_DISCONNECT_MS 3000		/* above wsclient's own 2s bound */
+#define SIM_DISCONNECT_MS 3000		/* over wsclient's own 2s */
 #define SIM_SLACK_MS 10000		/* added to the run's global bound */
 #define SIM_SHOW_FRAMES 5		/* frames listed in a failure */
 #define SIM_SHOW_CHARS 300		/* of each of them */
@@ -63,13 +63,14 @@ struct sim_client {
 	long long ref;			/* last ref sent */
 	enum sim_wait wait;
 	long long wait_ref;		/* join: the reply's ref */
-	int implicit;			/* the connect under way is no step */
+	int implicit;			/* this connect is no step */
 	int attempted;			/* some connect was made */
 	int open;			/* between on_open and on_close */
 	int by_us;			/* we started the close */
-	int ready;			/* released from a barrier */
+	int ready;			/* to be run by the kick timer */
 	int running;			/* inside sim_client_run */
 	int done;			/* ran its last step */
+	int stalled;			/* not reading: a stall step */
 	uv_timer_t timer;		/* the wait's bound, or sleep */
 	struct sim_frames frames;
 	size_t nframes;
@@ -89,7 +90,7 @@ struct sim {
 	char *failure;			/* first failure, or NULL */
 	FILE *transcript;
 	uint64_t t0;
-	uv_timer_t kick;		/* runs clients freed from a barrier */
+	uv_timer_t kick;		/* runs the clients marked ready */
 	uv_timer_t guard;		/* bounds the whole run */
 	uint64_t guard_ms;
 };
@@ -275,6 +276,7 @@ sim_client_resume(struct sim_client *c, int advance)
 	sim_client_run(c);
 }
 
+/* A wait ran out: a sleep is over, anything else fails the run. */
 static void
 sim_timer_fired(uv_timer_t *t)
 {
@@ -284,6 +286,10 @@ sim_timer_fired(uv_timer_t *t)
 
 	switch (c->wait) {
 	case SIM_WAIT_SLEEP:
+		if (c->stalled) {
+			c->stalled = 0;
+			ws_client_pause(&c->ws, 0);
+		}
 		sim_client_resume(c, 1);
 		break;
 	case SIM_WAIT_CONNECT:
@@ -307,6 +313,7 @@ sim_timer_fired(uv_timer_t *t)
 	}
 }
 
+/* Wait for something, at most ms. */
 static void
 sim_wait(struct sim_client *c, enum sim_wait wait, uint64_t ms)
 {
@@ -522,6 +529,12 @@ sim_client_exec(struct sim_client *c, const struct sim_step *st)
 	case SIM_SLEEP:
 		sim_wait(c, SIM_WAIT_SLEEP, st->ms);
 		return 0;
+	case SIM_STALL:
+		/* Read nothing for a while: a slow consumer on demand. */
+		ws_client_pause(&c->ws, 1);
+		c->stalled = 1;
+		sim_wait(c, SIM_WAIT_SLEEP, st->ms);
+		return 0;
 	case SIM_BARRIER:
 		c->wait = SIM_WAIT_BARRIER;
 		sim->at_barrier++;
@@ -579,6 +592,7 @@ sim_client_run(struct sim_client *c)
 	c->running = 0;
 }
 
+/* Run the clients marked ready (freed from a barrier, or just open). */
 static void
 sim_kick(uv_timer_t *t)
 {
@@ -605,6 +619,7 @@ sim_guard_fired(uv_timer_t *t)
 	sim_fail(sim, NULL, 0, "gave up after %s", d);
 }
 
+/* The upgrade completed: the connect step (or implicit connect) is done. */
 static void
 sim_on_open(struct ws_client *ws)
 {
@@ -615,10 +630,25 @@ sim_on_open(struct ws_client *ws)
 		ws_client_abort(ws, "stopping");
 		return;
 	}
-	if (c->wait == SIM_WAIT_CONNECT)
-		sim_client_resume(c, !c->implicit);
+	if (c->wait != SIM_WAIT_CONNECT)
+		return;
+	/*
+	 * Go on from the loop, not from here: the welcome often came in the
+	 * same read as the upgrade, and should be queued (and written to the
+	 * transcript) before the next step sends anything.
+	 */
+	uv_timer_stop(&c->timer);
+	c->wait = SIM_WAIT_NONE;
+	if (!c->implicit)
+		c->pc++;
+	c->ready = 1;
+	uv_timer_start(&c->sim->kick, sim_kick, 0, 0);
 }
 
+/*
+ * Queue a frame and see whether it ends the client's wait: the reply to
+ * its join, or what its expect looks for.
+ */
 static void
 sim_on_message(struct ws_client *ws, int opcode, const char *p, size_t len)
 {
@@ -767,6 +797,7 @@ sim_bound_ms(const struct sim_client *c)
 			break;
 		case SIM_EXPECT:
 		case SIM_SLEEP:
+		case SIM_STALL:
 			ms += st->ms;
 			break;
 		case SIM_DISCONNECT:

@@ -410,12 +410,13 @@ sim_parse_step(struct sim_step *st, char *s, char **why)
 		st->op = SIM_EXPECT;
 		return sim_parse_expect(st, s, why);
 	}
-	if (strcmp(word, "sleep") == 0) {
-		st->op = SIM_SLEEP;
+	if (strcmp(word, "sleep") == 0 || strcmp(word, "stall") == 0) {
+		st->op = *word == 's' && word[1] == 'l' ? SIM_SLEEP : SIM_STALL;
 		if ((word = sim_word(&s)) == NULL ||
 		    parse_duration_ms(word, &st->ms) != 0) {
-			xasprintf(why, "sleep: expected a duration (250ms, "
-			    "2s, 1.5s, 1m)");
+			xasprintf(why, "%s: expected a duration (250ms, "
+			    "2s, 1.5s, 1m)", st->op == SIM_SLEEP ? "sleep" :
+			    "stall");
 			return -1;
 		}
 		goto no_more;

@@ -24,7 +24,7 @@
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_PROTOCOL "roomd.v1"
-#define WS_HEADER_MAX 16384		/* the upgrade reply, headers included */
+#define WS_HEADER_MAX 16384		/* the upgrade reply's headers */
 #define WS_READ_MIN 4096		/* free space offered to every read */
 #define WS_MESSAGE_MAX (16u << 20)
 #define WS_HANDSHAKE_MS 10000
@@ -111,6 +111,24 @@ ws_client_free(struct ws_client *ws)
 	ws_bytes_free(&ws->rbuf);
 	ws_bytes_free(&ws->wbuf);
 	ws_bytes_free(&ws->frag);
+}
+
+static void ws_alloc(uv_handle_t *, size_t, uv_buf_t *);
+static void ws_read(uv_stream_t *, ssize_t, const uv_buf_t *);
+
+/*
+ * Stop or restart reading from the server: a stalled client lets the
+ * server's send queue for it fill up, as a slow consumer does.
+ */
+void
+ws_client_pause(struct ws_client *ws, int paused)
+{
+	if (ws->state != WS_CLIENT_OPEN)
+		return;
+	if (paused)
+		uv_read_stop((uv_stream_t *)&ws->tcp);
+	else
+		uv_read_start((uv_stream_t *)&ws->tcp, ws_alloc, ws_read);
 }
 
 int
@@ -216,6 +234,7 @@ ws_terminate(struct ws_client *ws, int code, const char *fmt, ...)
 	uv_close((uv_handle_t *)&ws->timer, ws_handle_closed);
 }
 
+/* A queued write finished: free its copy; errors end the connection. */
 static void
 ws_write_done(uv_write_t *req, int status)
 {
@@ -291,7 +310,8 @@ ws_send_frame(struct ws_client *ws, int opcode, const void *data, size_t len)
 	} else {
 		h[1] = 0x80 | 127;
 		for (i = 0; i < 8; i++)
-			h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+			h[2 + i] = (unsigned char)((uint64_t)len >>
+			    (56 - 8 * i));
 		hlen = 10;
 	}
 	m = ws_random(ws);
@@ -336,6 +356,7 @@ ws_send_close(struct ws_client *ws, int code, const char *reason)
 	ws_send_frame(ws, WS_OP_CLOSE, p, n);
 }
 
+/* A handshake or a closing handshake took too long. */
 static void
 ws_timer_fired(uv_timer_t *t)
 {
@@ -534,6 +555,7 @@ ws_parse_handshake(struct ws_client *ws)
 	return ws->state == WS_CLIENT_OPEN ? 1 : -1;
 }
 
+/* Bytes arrived in rbuf: the upgrade reply first, frames after it. */
 static void
 ws_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
@@ -592,8 +614,10 @@ ws_utf8_valid(const unsigned char *p, size_t n)
 				return 0;
 			c = (c << 6) | (p[i + k] & 0x3f);
 		}
-		if ((more == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-		    (more == 3 && (c < 0x10000 || c > 0x10ffff)))
+		/* Overlong forms, surrogates, beyond U+10FFFF. */
+		if (more == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
+			return 0;
+		if (more == 3 && (c < 0x10000 || c > 0x10ffff))
 			return 0;
 		i += more + 1;
 	}
@@ -778,6 +802,7 @@ ws_parse(struct ws_client *ws)
 	}
 }
 
+/* TCP is up: send the upgrade request with a fresh key. */
 static void
 ws_connected(uv_connect_t *req, int status)
 {

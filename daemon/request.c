@@ -906,7 +906,7 @@ request_run(struct conn *c, const char *text, size_t len)
 {
 	struct req r = { .c = c };
 	cJSON *it;
-	const char *type;
+	const char *type, *end = NULL;
 	char tmp[40];
 	size_t i;
 
@@ -916,8 +916,15 @@ request_run(struct conn *c, const char *text, size_t len)
 	}
 	stats.requests++;
 	r.ticket = conn_ticket(c);
-	/* Whole frame must be one value: trailing bytes are bad_json too. */
-	r.root = cJSON_ParseWithLengthOpts(text, len, NULL, 1);
+	r.root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	/* The frame must be one value: trailing bytes are bad_json too. */
+	while (r.root != NULL && end < text + len && strchr(" \t\r\n", *end) &&
+	    *end != '\0')
+		end++;
+	if (r.root != NULL && end != text + len) {
+		cJSON_Delete(r.root);
+		r.root = NULL;
+	}
 	if (r.root == NULL) {
 		req_error(&r, "bad_json", "the frame is not valid JSON");
 		return;

@@ -1,0 +1,116 @@
+/* cmd-gc.c owns `roomctl gc`: cleaning up after dead nodes and rooms whose keys are gone. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <hiredis/hiredis.h>
+
+#include "roomctl.h"
+
+static long long
+gc_int(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+}
+
+static const char *
+gc_plural(long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
+static int
+cmd_gc_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct cmd_entry *e = &cmd_gc_entry;
+	const char *args[5];
+	redisContext *c;
+	redisReply *r, *dead;
+	cJSON *out, *arr;
+	long long removed, closed, dropped;
+	char *text;
+	size_t i;
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			ctx->json = 1;
+			break;
+		case 'h':
+			cmd_usage(e, stdout);
+			return EXIT_OK;
+		default:
+			return cmd_usage_error(e, "gc: unknown option %s",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return cmd_usage_error(e, "gc: unexpected argument '%s'",
+		    argv[optind]);
+
+	c = redis_open(ctx);
+	args[0] = ctx->prefix;
+	args[1] = ROOMCTL_HISTORY;
+	args[2] = ROOMCTL_ROOM_TTL;
+	args[3] = ROOMCTL_EMPTY_TTL;
+	args[4] = "1";		/* sweep stale index entries too */
+	r = redis_script(c, SCRIPT_GC, 0, NULL, 5, args);
+	redis_close(c);
+	if (r == NULL)
+		return EXIT_FAIL;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+	    r->element[0]->type != REDIS_REPLY_ARRAY) {
+		cmd_error("unexpected reply from the gc script");
+		redis_reply_free(r);
+		return EXIT_FAIL;
+	}
+	dead = r->element[0];
+	removed = gc_int(r->element[1]);
+	closed = gc_int(r->element[2]);
+	dropped = gc_int(r->element[3]);
+	if (ctx->json) {
+		out = cJSON_CreateObject();
+		arr = cJSON_AddArrayToObject(out, "dead_nodes");
+		for (i = 0; i < dead->elements; i++)
+			cJSON_AddItemToArray(arr,
+			    cJSON_CreateString(dead->element[i]->str));
+		cJSON_AddNumberToObject(out, "members_removed", (double)removed);
+		cJSON_AddNumberToObject(out, "rooms_closed", (double)closed);
+		cJSON_AddNumberToObject(out, "index_entries_dropped",
+		    (double)dropped);
+		text = cJSON_PrintUnformatted(out);
+		printf("%s\n", text);
+		free(text);
+		cJSON_Delete(out);
+	} else {
+		printf("%zu dead node%s", dead->elements,
+		    gc_plural((long long)dead->elements));
+		for (i = 0; i < dead->elements; i++)
+			printf("%s%s", i == 0 ? " (" : ", ",
+			    dead->element[i]->str);
+		printf("%s, %lld member%s removed, %lld room%s closed, "
+		    "%lld index entr%s dropped\n", dead->elements > 0 ? ")" : "",
+		    removed, gc_plural(removed), closed, gc_plural(closed),
+		    dropped, dropped == 1 ? "y" : "ies");
+	}
+	redis_reply_free(r);
+	return stdout_flush();
+}
+
+const struct cmd_entry cmd_gc_entry = {
+	.name = "gc",
+	.args = "[--json]",
+	.summary = "remove members of dead nodes and keys of rooms that "
+	    "should be gone",
+	.options = "--json",
+	.exec = cmd_gc_exec,
+};
