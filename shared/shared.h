@@ -145,7 +145,7 @@ struct jwt_claims {
 	int64_t exp;		/* seconds since the epoch */
 	char **rooms;		/* NULL-terminated; NULL when absent */
 	size_t nrooms;
-	int has_rooms;		/* rooms claim present (absent: any room) */
+	int has_rooms;		/* present (absent: any room) */
 	char **publish;		/* NULL-terminated; NULL when absent */
 	size_t npublish;
 	int has_publish;	/* present (absent: any; empty: spectator) */

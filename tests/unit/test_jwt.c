@@ -308,6 +308,11 @@ test_signature(void **state)
 	buf_free(&b);
 	free(t);
 
+	/* The right 32 bytes followed by more: still not the signature. */
+	xasprintf(&t, "%sAAAA", good);
+	expect_refused(t, "bad signature");
+	free(t);
+
 	/* Signature truncated to a whole number of bytes, or extended. */
 	buf_init(&b);
 	buf_add(&b, good, strlen(good) - 3);
@@ -516,7 +521,8 @@ test_times(void **state)
 		{ "{\"sub\":\"a\",\"exp\":-5}", "token expired" },
 		{ "{\"sub\":\"a\",\"exp\":1.7e9}", NULL },
 		{ "{\"sub\":\"a\",\"exp\":1e300}", "claim 'exp' out of range" },
-		{ "{\"sub\":\"a\",\"exp\":-1e300}", "claim 'exp' out of range" },
+		{ "{\"sub\":\"a\",\"exp\":-1e300}",
+		    "claim 'exp' out of range" },
 		{ "{\"sub\":\"a\",\"exp\":1e16}",
 		    "claim 'exp' out of range" },
 		{ "{\"sub\":\"a\",\"exp\":1700000100,\"nbf\":1700000000}",

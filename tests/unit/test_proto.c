@@ -305,7 +305,7 @@ static void
 test_scripts(void **state)
 {
 	static const char *const names[SCRIPT_COUNT] = { "join", "leave",
-		"append", "state_set", "read", "rooms", "restore" };
+		"append", "state_set", "read", "rooms", "restore", "gc" };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen, k;
 	char want[41];
