@@ -43,10 +43,11 @@ SHARED_SRC := $(wildcard shared/*.c)
 DAEMON_SRC := $(wildcard daemon/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 LUA_SRC := $(sort $(wildcard shared/lua/*.lua))
+WWW_SRC := $(sort $(wildcard daemon/www/*))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 SHARED_OBJ := $(SHARED_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/lua.o
-DAEMON_OBJ := $(DAEMON_SRC:%.c=$(OBJ)/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/www.o
 CLI_OBJ := $(CLI_SRC:%.c=$(OBJ)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 # Unit tests link the daemon's pure modules too (config parsing).
@@ -79,6 +80,16 @@ $(OBJ)/gen/lua.c: $(LUA_SRC) mk/lua2c.sh
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
 	$(Q)sh mk/lua2c.sh $(LUA_SRC) > $@.tmp && mv $@.tmp $@
+
+# The browser page ships inside roomd.
+$(OBJ)/gen/www.c: $(WWW_SRC) mk/embed.sh
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)sh mk/embed.sh $(WWW_SRC) > $@.tmp && mv $@.tmp $@
+
+$(OBJ)/gen/www.o: $(OBJ)/gen/www.c
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(OBJ)/gen/lua.o: $(OBJ)/gen/lua.c
 	@echo "  CC      $<"

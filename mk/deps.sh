@@ -4,7 +4,8 @@
 # prints the exact command to run and fails.
 PKGS="gcc make pkg-config libwebsockets-dev libwebsockets-evlib-uv
 libhiredis-dev libuv1-dev libcjson-dev libssl-dev redis-server redis-tools
-bats bats-support bats-assert libcmocka-dev mandoc curl procps jq"
+bats bats-support bats-assert libcmocka-dev mandoc curl procps jq
+chromium"
 
 missing=""
 for p in $PKGS; do
@@ -14,6 +15,10 @@ for p in $PKGS; do
 	*) missing="$missing $p" ;;
 	esac
 done
+# The browser test runs playwright-core on Node.js: any node 20 or later on
+# PATH will do, else Debian's.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+	missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
