@@ -35,7 +35,8 @@ struct pending {
 	uint64_t ticket;
 	char *ref;
 	char room[ID_MAX + 1];
-	void (*done)(struct pending *, redisReply *);
+	/* Appends the ok reply's fields, each with a leading comma. */
+	void (*done)(struct buf *, redisReply *);
 };
 
 static void req_join(struct req *);
@@ -238,7 +239,7 @@ need_member(struct req *r, const char **who)
 }
 
 static struct pending *
-pending_new(struct req *r, void (*done)(struct pending *, redisReply *))
+pending_new(struct req *r, void (*done)(struct buf *, redisReply *))
 {
 	struct pending *p = xcalloc(1, sizeof *p);
 
@@ -296,8 +297,18 @@ pending_reply(redisReply *rr, void *arg)
 		else
 			conn_reply_error(c, p->ticket, p->ref, "internal",
 			    "unexpected reply '%s'", code);
-	} else
-		p->done(p, rr);
+	} else if (p->ref == NULL)
+		conn_reply(c, p->ticket, NULL);	/* no ref: no reply */
+	else {
+		struct buf b;
+
+		buf_init(&b);
+		reply_ok_begin(&b, p->ref);
+		p->done(&b, rr);
+		buf_addc(&b, '}');
+		conn_reply_text(c, p->ticket, b.p, b.len);
+		buf_free(&b);
+	}
 	pending_free(p);
 }
 
@@ -453,21 +464,10 @@ req_leave(struct req *r)
 }
 
 static void
-publish_done(struct pending *p, redisReply *rr)
+publish_done(struct buf *b, redisReply *rr)
 {
-	struct buf b;
-
-	if (p->ref == NULL) {
-		conn_reply(p->c, p->ticket, NULL);
-		return;
-	}
-	buf_init(&b);
-	reply_ok_begin(&b, p->ref);
-	buf_adds(&b, ",\"seq\":");
-	json_add_string(&b, rr->element[1]->str, rr->element[1]->len);
-	buf_addc(&b, '}');
-	conn_reply_text(p->c, p->ticket, b.p, b.len);
-	buf_free(&b);
+	buf_adds(b, ",\"seq\":");
+	json_add_string(b, rr->element[1]->str, rr->element[1]->len);
 }
 
 /* {"conn":"ID","user":U} for from and by. */
@@ -544,19 +544,9 @@ req_publish(struct req *r)
 }
 
 static void
-state_set_done(struct pending *p, redisReply *rr)
+state_set_done(struct buf *b, redisReply *rr)
 {
-	struct buf b;
-
-	if (p->ref == NULL) {
-		conn_reply(p->c, p->ticket, NULL);
-		return;
-	}
-	buf_init(&b);
-	reply_ok_begin(&b, p->ref);
-	buf_printf(&b, ",\"state_version\":%lld}", rr->element[1]->integer);
-	conn_reply_text(p->c, p->ticket, b.p, b.len);
-	buf_free(&b);
+	buf_printf(b, ",\"state_version\":%lld", rr->element[1]->integer);
 }
 
 static void
@@ -636,60 +626,28 @@ req_state_set(struct req *r)
 }
 
 static void
-state_get_done(struct pending *p, redisReply *rr)
+state_get_done(struct buf *b, redisReply *rr)
 {
-	struct buf b;
-
-	if (p->ref == NULL) {
-		conn_reply(p->c, p->ticket, NULL);
-		return;
-	}
-	buf_init(&b);
-	reply_ok_begin(&b, p->ref);
-	add_state(&b, rr->element[1]);
-	buf_printf(&b, ",\"state_version\":%lld}", rr->element[2]->integer);
-	conn_reply_text(p->c, p->ticket, b.p, b.len);
-	buf_free(&b);
+	add_state(b, rr->element[1]);
+	buf_printf(b, ",\"state_version\":%lld", rr->element[2]->integer);
 }
 
 static void
-presence_done(struct pending *p, redisReply *rr)
+presence_done(struct buf *b, redisReply *rr)
 {
-	struct buf b;
-
-	if (p->ref == NULL) {
-		conn_reply(p->c, p->ticket, NULL);
-		return;
-	}
-	buf_init(&b);
-	reply_ok_begin(&b, p->ref);
-	add_members(&b, "members", rr->element[1]);
-	buf_addc(&b, '}');
-	conn_reply_text(p->c, p->ticket, b.p, b.len);
-	buf_free(&b);
+	add_members(b, "members", rr->element[1]);
 }
 
 static void
-history_done(struct pending *p, redisReply *rr)
+history_done(struct buf *b, redisReply *rr)
 {
-	struct buf b;
-
-	if (p->ref == NULL) {
-		conn_reply(p->c, p->ticket, NULL);
-		return;
-	}
-	buf_init(&b);
-	reply_ok_begin(&b, p->ref);
-	add_members(&b, "events", rr->element[1]);
-	buf_addc(&b, '}');
-	conn_reply_text(p->c, p->ticket, b.p, b.len);
-	buf_free(&b);
+	add_members(b, "events", rr->element[1]);
 }
 
 /* state.get, presence and history: one read script each. */
 static void
 req_read(struct req *r, const char *what, const char *since, long long limit,
-    void (*done)(struct pending *, redisReply *))
+    void (*done)(struct buf *, redisReply *))
 {
 	const char *args[4], *who;
 	size_t lens[4];
@@ -734,50 +692,40 @@ req_history(struct req *r)
 }
 
 static void
-rooms_done(struct pending *p, redisReply *rr)
+rooms_done(struct buf *b, redisReply *rr)
 {
-	struct buf b;
-
-	if (p->ref == NULL) {
-		conn_reply(p->c, p->ticket, NULL);
-		return;
-	}
-	buf_init(&b);
-	reply_ok_begin(&b, p->ref);
-	buf_adds(&b, ",\"rooms\":[");
+	buf_adds(b, ",\"rooms\":[");
 	for (size_t i = 0; i < rr->elements; i++) {
 		redisReply *e = rr->element[i];
 
 		if (e->type != REDIS_REPLY_ARRAY || e->elements < 7)
 			continue;
 		if (i > 0)
-			buf_addc(&b, ',');
-		buf_adds(&b, "{\"room\":");
-		json_add_string(&b, e->element[0]->str, e->element[0]->len);
-		buf_adds(&b, ",\"title\":");
-		json_add_string(&b, e->element[1]->str, e->element[1]->len);
-		buf_adds(&b, ",\"topic\":");
-		json_add_string(&b, e->element[2]->str, e->element[2]->len);
-		buf_printf(&b, ",\"visibility\":\"%s\",\"members\":%lld",
+			buf_addc(b, ',');
+		buf_adds(b, "{\"room\":");
+		json_add_string(b, e->element[0]->str, e->element[0]->len);
+		buf_adds(b, ",\"title\":");
+		json_add_string(b, e->element[1]->str, e->element[1]->len);
+		buf_adds(b, ",\"topic\":");
+		json_add_string(b, e->element[2]->str, e->element[2]->len);
+		buf_printf(b, ",\"visibility\":\"%s\",\"members\":%lld",
 		    strcmp(e->element[3]->str, "private") == 0 ? "private" :
 		    "public", e->element[4]->integer);
 		if (e->element[5]->integer > 0)
-			buf_printf(&b, ",\"max_members\":%lld",
+			buf_printf(b, ",\"max_members\":%lld",
 			    e->element[5]->integer);
 		else
-			buf_adds(&b, ",\"max_members\":null");
-		buf_printf(&b, ",\"created_at\":%lld}", e->element[6]->integer);
+			buf_adds(b, ",\"max_members\":null");
+		buf_printf(b, ",\"created_at\":%lld}", e->element[6]->integer);
 	}
-	buf_adds(&b, "]}");
-	conn_reply_text(p->c, p->ticket, b.p, b.len);
-	buf_free(&b);
+	buf_addc(b, ']');
 }
 
 static void
 req_rooms(struct req *r)
 {
-	const char *vis = "public", *argv[3];
-	size_t lens[3];
+	const char *vis = "public", *argv[4];
+	size_t lens[4];
 	long long limit = ROOMS_DEFAULT;
 	char lim[24];
 	struct buf key;
@@ -806,19 +754,13 @@ req_rooms(struct req *r)
 	argv[0] = key.p;
 	argv[1] = cfg.prefix;
 	argv[2] = lim;
-	for (int i = 0; i < 3; i++)
-		lens[i] = strlen(argv[i]);
 	/* Private listing filters the full index by visibility. */
+	argv[3] = strcmp(vis, "private") == 0 ? "private" : "";
+	for (int i = 0; i < 4; i++)
+		lens[i] = strlen(argv[i]);
 	p = pending_new(r, rooms_done);
-	{
-		const char *a[5] = { argv[0], argv[1], argv[2],
-		    strcmp(vis, "private") == 0 ? "private" : "" };
-		size_t l[5] = { lens[0], lens[1], lens[2], strlen(a[3]) };
-
-		if (store_script(SCRIPT_ROOMS, 1, 3, a, l, pending_reply,
-		    p) != 0)
-			pending_reply(NULL, p);
-	}
+	if (store_script(SCRIPT_ROOMS, 1, 3, argv, lens, pending_reply, p) != 0)
+		pending_reply(NULL, p);
 	buf_free(&key);
 }
 
