@@ -1,4 +1,7 @@
-/* cmd-evict.c owns `roomctl evict`: removing members from a room and telling their nodes. */
+/*
+ * cmd-evict.c owns `roomctl evict`: removing members from a room and telling
+ * their nodes.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,8 +319,7 @@ const struct cmd_entry cmd_evict_entry = {
 	.name = "evict",
 	.args = "ROOM [--conn ID | --user U] [--reason TEXT] [--disconnect] "
 	    "[--json]",
-	.summary = "remove one member, a user's members, or everyone (then "
-	    "the room closes)",
+	.summary = "remove one member, a user's members, or everyone",
 	.options = "--conn --user --reason --disconnect --json",
 	.exec = cmd_evict_exec,
 };

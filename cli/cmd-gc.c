@@ -1,4 +1,7 @@
-/* cmd-gc.c owns `roomctl gc`: cleaning up after dead nodes and rooms whose keys are gone. */
+/*
+ * cmd-gc.c owns `roomctl gc`: cleaning up after dead nodes and rooms whose
+ * keys are gone.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +86,8 @@ cmd_gc_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		for (i = 0; i < dead->elements; i++)
 			cJSON_AddItemToArray(arr,
 			    cJSON_CreateString(dead->element[i]->str));
-		cJSON_AddNumberToObject(out, "members_removed", (double)removed);
+		cJSON_AddNumberToObject(out, "members_removed",
+		    (double)removed);
 		cJSON_AddNumberToObject(out, "rooms_closed", (double)closed);
 		cJSON_AddNumberToObject(out, "index_entries_dropped",
 		    (double)dropped);
@@ -98,7 +102,8 @@ cmd_gc_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			printf("%s%s", i == 0 ? " (" : ", ",
 			    dead->element[i]->str);
 		printf("%s, %lld member%s removed, %lld room%s closed, "
-		    "%lld index entr%s dropped\n", dead->elements > 0 ? ")" : "",
+		    "%lld index entr%s dropped\n",
+		    dead->elements > 0 ? ")" : "",
 		    removed, gc_plural(removed), closed, gc_plural(closed),
 		    dropped, dropped == 1 ? "y" : "ies");
 	}
@@ -109,8 +114,7 @@ cmd_gc_exec(struct cmd_ctx *ctx, int argc, char **argv)
 const struct cmd_entry cmd_gc_entry = {
 	.name = "gc",
 	.args = "[--json]",
-	.summary = "remove members of dead nodes and keys of rooms that "
-	    "should be gone",
+	.summary = "remove members of dead nodes and stale room index entries",
 	.options = "--json",
 	.exec = cmd_gc_exec,
 };

@@ -1,4 +1,7 @@
-/* cmd-inspect.c owns `roomctl inspect`: one room's details, members, state and latest frames. */
+/*
+ * cmd-inspect.c owns `roomctl inspect`: one room's details, members, state
+ * and latest frames.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +29,7 @@ struct inspect {
 	redisReply *members;		/* flat HGETALL */
 	redisReply *state;		/* flat HGETALL */
 	redisReply *events;		/* XREVRANGE: newest first */
-	cJSON **member;			/* parsed members, by joined_at */
+	cJSON **member;			/* parsed, in joining order */
 	size_t nmember;
 };
 
@@ -268,7 +271,8 @@ inspect_frame_detail(const cJSON *f)
 		type = "";
 	if (strcmp(type, "event") == 0) {
 		buf_printf(&b, "%s ", inspect_or(inspect_str(f, "event")));
-		cell = inspect_cell(cJSON_GetObjectItemCaseSensitive(f, "data"));
+		cell = inspect_cell(cJSON_GetObjectItemCaseSensitive(f,
+		    "data"));
 		buf_adds(&b, cell);
 		free(cell);
 	} else if (strcmp(type, "member_joined") == 0) {
@@ -453,8 +457,7 @@ cmd_inspect_exec(struct cmd_ctx *ctx, int argc, char **argv)
 const struct cmd_entry cmd_inspect_entry = {
 	.name = "inspect",
 	.args = "ROOM [--events N] [--json]",
-	.summary = "show one room: details, members, state and its last N "
-	    "frames",
+	.summary = "show a room's details, members, state and latest frames",
 	.options = "--events --json",
 	.exec = cmd_inspect_exec,
 };

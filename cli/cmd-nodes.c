@@ -1,4 +1,7 @@
-/* cmd-nodes.c owns `roomctl nodes`: the live roomd nodes and what they report about themselves. */
+/*
+ * cmd-nodes.c owns `roomctl nodes`: the live roomd nodes and what they
+ * report about themselves.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,8 +187,7 @@ cmd_nodes_exec(struct cmd_ctx *ctx, int argc, char **argv)
 const struct cmd_entry cmd_nodes_entry = {
 	.name = "nodes",
 	.args = "[--json]",
-	.summary = "list the live roomd nodes: address, connections, rooms, "
-	    "uptime",
+	.summary = "list live roomd nodes: address, connections, rooms, uptime",
 	.options = "--json",
 	.exec = cmd_nodes_exec,
 };

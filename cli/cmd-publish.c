@@ -1,4 +1,7 @@
-/* cmd-publish.c owns `roomctl publish`: writing an event frame into a room as roomctl. */
+/*
+ * cmd-publish.c owns `roomctl publish`: writing an event frame into a room
+ * as roomctl.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +121,7 @@ cmd_publish_exec(struct cmd_ctx *ctx, int argc, char **argv)
 const struct cmd_entry cmd_publish_entry = {
 	.name = "publish",
 	.args = "ROOM EVENT [DATA] [--json]",
-	.summary = "write an event frame into a room as roomctl; DATA is "
-	    "JSON, or a string",
+	.summary = "write an event frame into a room as roomctl",
 	.options = "--json",
 	.exec = cmd_publish_exec,
 };

@@ -1,4 +1,7 @@
-/* cmd-replay.c owns `roomctl replay`: a room's history as JSON lines, followed live or published again into another room. */
+/*
+ * cmd-replay.c owns `roomctl replay`: a room's history as JSON lines,
+ * followed live or published again into another room.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -39,7 +42,7 @@ struct replay {
 
 	/* --into: frame times are replayed relative to the first one. */
 	int started;
-	uint64_t ts0;			/* ts of the first republished frame */
+	uint64_t ts0;			/* ts of the first frame copied */
 	uint64_t mono0;			/* when it was republished */
 };
 
@@ -445,8 +448,8 @@ const struct cmd_entry cmd_replay_entry = {
 	.name = "replay",
 	.args = "ROOM [--since SEQ] [--until SEQ] [--count N] [--follow] "
 	    "[--into ROOM2] [--speed X] [--json]",
-	.summary = "print a room's history as JSON lines, follow it, or "
-	    "publish its events again into ROOM2",
+	.summary = "print a room's history as JSON lines, follow it, or copy "
+	    "it",
 	.options = "--since --until --count --follow --into --speed --json",
 	.exec = cmd_replay_exec,
 };

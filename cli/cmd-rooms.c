@@ -1,4 +1,7 @@
-/* cmd-rooms.c owns `roomctl rooms`: rooms by member count with their details. */
+/*
+ * cmd-rooms.c owns `roomctl rooms`: rooms by member count with their
+ * details.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -92,6 +92,7 @@ cmd_sim_parse(struct sim_opts *o, int argc, char **argv)
 		{ "rooms", required_argument, NULL, 'm' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -131,10 +132,11 @@ cmd_sim_parse(struct sim_opts *o, int argc, char **argv)
 			break;
 		case 'r':
 			o->rate = strtod(optarg, &end);
+			/* 0: connect, join and stay idle (memory). */
 			if (end == optarg || *end != '\0' ||
-			    !isfinite(o->rate) || o->rate <= 0)
+			    !isfinite(o->rate) || o->rate < 0)
 				return cmd_usage_error(e, "sim: --rate must "
-				    "be a positive number");
+				    "be a number >= 0");
 			load = 1;
 			break;
 		case 'd':
@@ -143,6 +145,9 @@ cmd_sim_parse(struct sim_opts *o, int argc, char **argv)
 				return cmd_usage_error(e, "sim: bad "
 				    "--duration '%s'", optarg);
 			load = 1;
+			break;
+		case 'j':
+			o->json = 1;
 			break;
 		case 'h':
 			cmd_usage(e, stdout);
@@ -187,6 +192,7 @@ cmd_sim_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	o.clients = 1;
 	o.room = "sim";
+	o.rate = -1;		/* load mode: --rate is required */
 	o.json = ctx->json;
 	if ((rc = cmd_sim_parse(&o, argc, argv)) != -1) {
 		cmd_sim_free(&o);
@@ -214,10 +220,10 @@ const struct cmd_entry cmd_sim_entry = {
 	.args = "[--url URL[,URL...]] [--clients N] [--room ROOM]\n"
 	    "                   [--token TOKEN] [--transcript FILE] SCRIPT\n"
 	    "       roomctl sim [--url URL[,URL...]] --clients N --rooms R\n"
-	    "                   --rate X --duration SECS",
+	    "                   --rate X --duration SECS [--json]",
 	.summary = "run simulated clients over WebSocket, from a script "
 	    "or as load",
 	.options = "--url --clients --room --token --transcript --rooms "
-	    "--rate --duration",
+	    "--rate --duration --json",
 	.exec = cmd_sim_exec,
 };

@@ -1,4 +1,7 @@
-/* redis.c owns roomctl's one synchronous Redis connection: connecting, commands, scripts and key names. */
+/*
+ * redis.c owns roomctl's one synchronous Redis connection: connecting,
+ * commands, scripts and key names.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

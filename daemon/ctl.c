@@ -37,8 +37,11 @@ ctl_evict(cJSON *msg)
 		return;
 	if (reason == NULL)
 		reason = "evicted";
-	if ((m = conn_membership(c, room)) != NULL)
-		room_drop(m);
+	/* Only a member can be evicted: anything else on the channel is
+	 * ignored rather than allowed to kick a connection out. */
+	if ((m = conn_membership(c, room)) == NULL)
+		return;
+	room_drop(m);
 	log_info("conn %s: evicted from room %s", c->id, room);
 	buf_init(&b);
 	buf_adds(&b, "{\"type\":\"evicted\",\"room\":");

@@ -24,14 +24,25 @@ declare -ga _ROOMD_NAMES=()
 _SIM_COUNT=0
 REDIS_PID=
 
-# free_port: print a random TCP port in 20000-60999 that nothing on
-# 127.0.0.1 listens on.
+# free_port: print a random TCP port in 20000-60999 that no socket on this
+# host uses. Ports in the kernel's ephemeral range (where outgoing
+# connections take their local ports, and where a busy machine may have
+# thousands) are avoided when that leaves any choice.
 free_port() {
-	local p tries=0
+	local lo=20000 hi=60999 elo ehi p tries=0 used
+	read -r elo ehi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null ||
+	    elo=0 ehi=0
+	if [ "$elo" -gt $lo ]; then
+		hi=$((elo - 1))
+	elif [ "$ehi" -lt $hi ] && [ "$ehi" -ge $lo ]; then
+		lo=$((ehi + 1))
+	fi
 	while [ $tries -lt 100 ]; do
 		tries=$((tries + 1))
-		p=$((20000 + RANDOM % 41000))
-		if ! port_open "$p"; then
+		p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
+		used=$(printf ':%04X ' "$p")
+		if ! grep -q "$used" /proc/net/tcp /proc/net/tcp6 2>/dev/null &&
+		    ! port_open "$p"; then
 			echo "$p"
 			return 0
 		fi
@@ -125,11 +136,11 @@ roomd_start() {
 		if _alive "$pid"; then
 			# Running but not ready: not a port race, do not retry.
 			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null || true
 			unset '_PROC[$pid]'
 			break
 		fi
-		wait "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null || true
 		unset '_PROC[$pid]'
 		# It exited: maybe the port was taken meanwhile. Try another.
 	done
@@ -143,8 +154,8 @@ roomd_start() {
 roomd_stop() {
 	local name=$1 pid=${_ROOMD_PID[$1]} st
 	_stop_pid "$pid" 50
-	wait "$pid" 2>/dev/null
-	st=$?
+	st=0
+	wait "$pid" 2>/dev/null || st=$?
 	unset '_PROC[$pid]'
 	_ROOMD_STOPPED[$name]=$st
 	if [ "$st" -ne 0 ]; then
@@ -158,7 +169,7 @@ declare -gA _ROOMD_STOPPED=()
 roomd_kill() {
 	local name=$1 pid=${_ROOMD_PID[$1]}
 	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
 	unset '_PROC[$pid]'
 	_ROOMD_STOPPED[$name]=killed
 }
@@ -194,7 +205,7 @@ stop_all() {
 		[ -n "${_ROOMD_STOPPED[$name]:-}" ] && continue
 		pid=${_ROOMD_PID[$name]}
 		if ! _alive "$pid"; then
-			wait "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null || true
 			st=$?
 			echo "roomd $name (pid $pid) died before teardown, status $st;" \
 			    "its log:" >&2
@@ -288,8 +299,8 @@ sim_bg() {
 # `run` does.
 sim_wait() {
 	local pid=${_SIM_PID[$1]}
-	wait "$pid"
-	status=$?
+	status=0
+	wait "$pid" || status=$?
 	unset '_PROC[$pid]'
 	output=$(cat "$BATS_TEST_TMPDIR/$1.out")
 }
@@ -375,4 +386,188 @@ room_events() {
 check_seqs() {
 	jq -r '.[] | if type == "object" then .seq else . end' "$1" |
 	    seqs_increasing
+}
+
+# ---------------------------------------------------------------------------
+# Helpers of the production suites (auth, limits, http, shutdown, outage,
+# nodes, config, logs).
+
+# port_of NAME: the port of roomd node NAME.
+port_of() {
+	local v="PORT_$1"
+	echo "${!v}"
+}
+
+# b64url: standard input as base64url without padding.
+b64url() {
+	local s
+	s=$(base64 -w0)
+	s=${s//+/-}
+	s=${s//\//_}
+	printf '%s\n' "${s//=/}"
+}
+
+# jwt_make SECRET HEADER_JSON PAYLOAD_JSON: a token whose signature is
+# HMAC-SHA256 with SECRET over the given header and payload, whatever alg
+# the header claims (for crafting expired, tampered or odd tokens).
+jwt_make() {
+	local h p s
+	h=$(printf '%s' "$2" | b64url)
+	p=$(printf '%s' "$3" | b64url)
+	s=$(printf '%s' "$h.$p" | openssl dgst -sha256 -hmac "$1" -binary |
+	    b64url)
+	printf '%s.%s.%s\n' "$h" "$p" "$s"
+}
+
+# mint SECRET SUB [roomctl token options]: a token from roomctl token.
+mint() {
+	"$ROOMCTL" token --secret "$1" --sub "$2" "${@:3}"
+}
+
+# http_code NAME PATH [curl options]: the HTTP status of GET PATH on node
+# NAME (000 when nothing answered within 3 s).
+http_code() {
+	curl -s -o /dev/null -w '%{http_code}' --max-time 3 "${@:3}" \
+	    "http://127.0.0.1:$(port_of "$1")$2"
+}
+
+# http_body NAME PATH: the body of GET PATH on node NAME.
+http_body() {
+	curl -s --max-time 3 "http://127.0.0.1:$(port_of "$1")$2"
+}
+
+# upgrade_code NAME [QUERY [HEADER...]]: the HTTP status roomd answers a
+# WebSocket upgrade of /ws?QUERY (no query when empty) with extra HEADERs
+# ("Authorization: Bearer ...") on node NAME: 101 when it upgrades, 000
+# when nothing answered within 3 s. A raw request, so a 101 is seen at
+# once (curl would wait for the WebSocket to end). UPGRADE_PATH replaces
+# /ws.
+upgrade_code() {
+	local port path=${UPGRADE_PATH:-/ws} line h
+	port=$(port_of "$1")
+	[ -n "${2:-}" ] && path="$path?$2"
+	(
+		exec 9<>"/dev/tcp/127.0.0.1/$port" || exit 1
+		{
+			printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n' \
+			    "$path" "$port"
+			printf 'Connection: Upgrade\r\nUpgrade: websocket\r\n'
+			printf 'Sec-WebSocket-Version: 13\r\n'
+			printf 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+			for h in "${@:3}"; do
+				printf '%s\r\n' "$h"
+			done
+			printf '\r\n'
+		} >&9
+		IFS=' ' read -r -t 3 _ line _ <&9 || line=000
+		echo "$line"
+	) 2>/dev/null || echo 000
+}
+
+# metric NAME SERIES: the value of one series (e.g. roomd_connections or
+# 'roomd_errors_total{code="forbidden"}') in node NAME's /metrics.
+metric() {
+	http_body "$1" /metrics | awk -v s="$2" '$1 == s { print $2 }'
+}
+
+# healthz_is NAME CODE: node NAME's /healthz answers CODE.
+healthz_is() {
+	[ "$(http_code "$1" /healthz)" = "$2" ]
+}
+
+# redis_stop: stop the test's redis-server (SIGKILL, as a crash) and wait
+# for it; REDIS_PORT stays set for redis_restart.
+redis_stop() {
+	kill -KILL "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null || true
+	unset '_PROC[$REDIS_PID]'
+	REDIS_PID=
+}
+
+# redis_restart: start a new, empty redis-server on $REDIS_PORT (after
+# redis_stop, or when none was started: then pick the port with
+# redis_port_pick first). Waits 5 s at most for it to answer.
+redis_restart() {
+	local i
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+	    --appendonly no --dir "$BATS_TEST_TMPDIR" \
+	    >>"$BATS_TEST_TMPDIR/redis.log" 2>&1 3>&- &
+	REDIS_PID=$!
+	_PROC[$REDIS_PID]=redis
+	export REDIS_PID
+	for ((i = 0; i < 50; i++)); do
+		redis_cli ping 2>/dev/null | grep -q PONG && return 0
+		_alive "$REDIS_PID" || break
+		sleep 0.1
+	done
+	echo "redis_restart: redis-server did not answer on $REDIS_PORT" >&2
+	cat "$BATS_TEST_TMPDIR/redis.log" >&2
+	return 1
+}
+
+# redis_port_pick: choose a free port for a redis-server that is not
+# running yet (export REDIS_PORT and REDIS_URL); start it with
+# redis_restart.
+redis_port_pick() {
+	REDIS_PORT=$(free_port) || return 1
+	export REDIS_PORT REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+}
+
+# roomd_spawn NAME PORT [roomd options]: start roomd with exactly these
+# options (nothing added: for settings from the environment or a config
+# file), logging to $BATS_TEST_TMPDIR/NAME.log, and track it like
+# roomd_start does. Waits 5 s at most for PORT to accept; it does not wait
+# for Redis. Exports URL_NAME and PORT_NAME.
+roomd_spawn() {
+	local name=$1 port=$2 pid i log
+	shift 2
+	log="$BATS_TEST_TMPDIR/$name.log"
+	"$ROOMD" "$@" >>"$log" 2>&1 3>&- &
+	pid=$!
+	_PROC[$pid]="roomd $name"
+	_ROOMD_PID[$name]=$pid
+	_ROOMD_LOG[$name]=$log
+	_ROOMD_NAMES+=("$name")
+	export "URL_$name=ws://127.0.0.1:$port/ws"
+	export "PORT_$name=$port"
+	for ((i = 0; i < 50; i++)); do
+		port_open "$port" && return 0
+		_alive "$pid" || break
+		sleep 0.1
+	done
+	echo "roomd_spawn: roomd $name did not listen on $port; its log:" >&2
+	cat "$log" >&2
+	return 1
+}
+
+# node_registered NAME [PREFIX]: node NAME's heartbeat key exists.
+node_registered() {
+	[ "$(redis_cli exists "${2:-roomd:}node:$1")" = 1 ]
+}
+
+# node_gone NAME: node NAME's heartbeat key is gone.
+node_gone() {
+	[ "$(redis_cli exists "roomd:node:$1")" = 0 ]
+}
+
+# roomd_exited NAME: node NAME's process has exited (reaped or not).
+roomd_exited() {
+	! _alive "${_ROOMD_PID[$1]}"
+}
+
+# roomd_wait_exit NAME TENTHS: wait TENTHS/10 s at most for node NAME to
+# exit; sets ROOMD_STATUS to its exit status and marks it stopped (so
+# teardown does not call it a crash). Fails if it is still running.
+roomd_wait_exit() {
+	local name=$1 pid=${_ROOMD_PID[$1]} i
+	for ((i = 0; i < ${2:-50}; i++)); do
+		_alive "$pid" || break
+		sleep 0.1
+	done
+	_alive "$pid" && return 1
+	ROOMD_STATUS=0
+	wait "$pid" 2>/dev/null || ROOMD_STATUS=$?
+	unset '_PROC[$pid]'
+	_ROOMD_STOPPED[$name]=$ROOMD_STATUS
+	return 0
 }
