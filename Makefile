@@ -4,6 +4,8 @@
 #   make run        install missing packages, start a local Redis, run roomd
 #   make test       install missing packages, run every test
 #   make bench      benchmark two nodes (see README)
+#   make install    install binaries, man pages, completions and the systemd
+#                   unit under $(DESTDIR)$(PREFIX) (/usr/local); uninstall too
 #   SANITIZE=1      build with ASan and UBSan (objects in build/san/)
 #   V=1             show the commands
 
@@ -11,6 +13,12 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+DOCDIR ?= $(DATADIR)/doc/roomd
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 
 CC ?= cc
 PKGS := libwebsockets hiredis libuv libcjson libcrypto
@@ -121,6 +129,18 @@ bench: deps
 format:
 	clang-format -i $(SHARED_SRC) $(DAEMON_SRC) $(CLI_SRC) shared/*.h \
 		daemon/*.h cli/*.h
+
+# Every path under $(DESTDIR); mk/install.sh holds the one list of files.
+INSTALL_ENV := DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' BINDIR='$(BINDIR)' \
+	SBINDIR='$(SBINDIR)' MANDIR='$(MANDIR)' DATADIR='$(DATADIR)' \
+	DOCDIR='$(DOCDIR)' UNITDIR='$(UNITDIR)' BASHCOMPDIR='$(BASHCOMPDIR)' \
+	ZSHCOMPDIR='$(ZSHCOMPDIR)' FISHCOMPDIR='$(FISHCOMPDIR)'
+
+install: all
+	$(Q)$(INSTALL_ENV) sh mk/install.sh install
+
+uninstall:
+	$(Q)$(INSTALL_ENV) sh mk/install.sh uninstall
 
 clean:
 	rm -rf build

@@ -75,6 +75,15 @@ node_register(void)
 	for (int i = 0; i < 3; i++)
 		lens[i] = strlen(argv[i]);
 	store_command(NULL, NULL, 3, argv, lens);
+
+	/* Alive again (a node restarted under its old id): clean it again
+	 * when it next dies. */
+	buf_adds(&set, ":gone");
+	argv[0] = "SREM";
+	argv[1] = set.p;
+	lens[0] = 4;
+	lens[1] = set.len;
+	store_command(NULL, NULL, 3, argv, lens);
 	buf_free(&key);
 	buf_free(&set);
 	node_canary();

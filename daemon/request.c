@@ -290,6 +290,9 @@ pending_reply(redisReply *rr, void *arg)
 		if (strcmp(code, "not_member") == 0)
 			conn_reply_error(c, p->ticket, p->ref, code,
 			    "not a member of room '%s'", p->room);
+		else if (strcmp(code, "not_found") == 0)
+			conn_reply_error(c, p->ticket, p->ref, code,
+			    "no room named '%s'", p->room);
 		else if (strcmp(code, "conflict") == 0)
 			conn_reply_error(c, p->ticket, p->ref, code,
 			    "state version is %lld",
@@ -533,7 +536,7 @@ req_publish(struct req *r)
 	args[5] = body.p;
 	args[6] = who;
 	args[7] = echo_s;
-	args[8] = "0";
+	args[8] = *who == '\0' ? "1" : "0";	/* an admin: the room must exist */
 	for (int i = 0; i < 9; i++)
 		lens[i] = strlen(args[i]);
 	lens[5] = body.len;

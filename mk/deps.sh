@@ -4,7 +4,8 @@
 # prints the exact command to run and fails.
 PKGS="gcc make pkg-config libwebsockets-dev libwebsockets-evlib-uv
 libhiredis-dev libuv1-dev libcjson-dev libssl-dev redis-server redis-tools
-bats bats-support bats-assert libcmocka-dev mandoc curl procps jq
+bats bats-support bats-assert libcmocka-dev mandoc man-db curl procps jq
+zsh fish
 chromium"
 
 missing=""

@@ -14,7 +14,8 @@ local sweep = ARGV[5] == '1'
 
 local dead, is_dead = {}, {}
 for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
-	if redis.call('EXISTS', prefix .. 'node:' .. id) == 0 then
+	if redis.call('EXISTS', prefix .. 'node:' .. id) == 0 and
+	    redis.call('SISMEMBER', prefix .. 'nodes:gone', id) == 0 then
 		dead[#dead + 1] = id
 		is_dead[id] = true
 	end
@@ -65,6 +66,6 @@ for _, room in ipairs(redis.call('ZRANGE', prefix .. 'rooms', 0, -1)) do
 	end
 end
 for _, id in ipairs(dead) do
-	redis.call('SREM', prefix .. 'nodes', id)
+	redis.call('SADD', prefix .. 'nodes:gone', id)
 end
 return {dead, removed, closed, dropped}

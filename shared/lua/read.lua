@@ -3,7 +3,8 @@
 -- KEYS: room, members, state, events.
 -- ARGV: what ('state', 'presence', 'history'), conn that must be a member
 -- ('' for none), since ('' for none), limit.
--- Returns {'ok', ...} or {'not_member'}:
+-- Returns {'ok', ...}, {'not_member'}, or {'not_found'} when an admin (no
+-- conn) names a room that does not exist:
 --   state: {'ok', flat state hash, state_version}
 --   presence: {'ok', member JSONs}
 --   history: {'ok', frames oldest first}
@@ -11,6 +12,9 @@ local what, conn, since = ARGV[1], ARGV[2], ARGV[3]
 local limit = tonumber(ARGV[4])
 if conn ~= '' and redis.call('HEXISTS', KEYS[2], conn) == 0 then
 	return {'not_member'}
+end
+if conn == '' and redis.call('EXISTS', KEYS[1]) == 0 then
+	return {'not_found'}
 end
 if what == 'state' then
 	return {'ok', redis.call('HGETALL', KEYS[3]),

@@ -4,13 +4,17 @@
 -- ARGV: room, channel, history maxlen, room ttl, conn that must be a member
 -- ('' for none), key, key as a JSON string, value JSON ('null' deletes),
 -- if_version ('' for none), by JSON.
--- Returns {'ok', state_version, seq}, {'conflict', state_version} or
--- {'not_member'}.
+-- Returns {'ok', state_version, seq}, {'conflict', state_version},
+-- {'not_member'}, or {'not_found'} when an admin (no conn) names a room
+-- that does not exist.
 local room, channel, maxlen = ARGV[1], ARGV[2], ARGV[3]
 local ttl = tonumber(ARGV[4])
 local conn, key, key_json, value = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 if conn ~= '' and redis.call('HEXISTS', KEYS[2], conn) == 0 then
 	return {'not_member'}
+end
+if conn == '' and redis.call('EXISTS', KEYS[1]) == 0 then
+	return {'not_found'}
 end
 local version = tonumber(redis.call('HGET', KEYS[1], 'state_version')) or 0
 if ARGV[9] ~= '' and tonumber(ARGV[9]) ~= version then
