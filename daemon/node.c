@@ -16,6 +16,7 @@
 #define NODE_TTL_S 10		/* ... expiring 10 s after the last one */
 #define NODE_GC_TICKS 2		/* look for dead nodes every 2 s */
 #define CANARY_MAX_AGE_MS 5000	/* /healthz fails past this */
+#define CANARY_RESET_MS 10000	/* and the connections are reset past this */
 
 static uv_timer_t node_timer;
 static uint64_t ticks;
@@ -156,11 +157,31 @@ node_gc(void)
 	store_script(SCRIPT_GC, 0, 5, argv, lens, gc_reply, NULL);
 }
 
+/*
+ * A Redis that stops answering (stopped, wedged) keeps its connections
+ * open, and requests would wait for it forever: when this node's own
+ * canary has not come back for a while, drop both connections so that
+ * requests get `unavailable` and the reconnect starts.
+ */
+static void
+node_watchdog(void)
+{
+	uint64_t since = store_up_since(), seen = ctl_last_canary();
+
+	if (since == 0)
+		return;
+	if (seen < since)
+		seen = since;
+	if (mono_ms() - seen > CANARY_RESET_MS)
+		store_reset("no answer for 10 s");
+}
+
 static void
 node_tick(uv_timer_t *t)
 {
 	(void)t;
 	ticks++;
+	node_watchdog();
 	node_canary();
 	if (ticks % NODE_REFRESH_TICKS == 0)
 		node_register();

@@ -233,6 +233,8 @@ int store_command(store_cb, void *, int, const char **, const size_t *);
 void store_subscribe(const char *, size_t);
 void store_unsubscribe(const char *, size_t);
 double store_rtt_ms(void);
+uint64_t store_up_since(void);
+void store_reset(const char *);
 
 /* http.c */
 int http_serve(struct lws *, const char *);

@@ -25,6 +25,7 @@ static int stopping;
 static uv_timer_t retry_timer;
 static uint64_t backoff_ms = BACKOFF_MIN_MS;
 static double rtt_ms;		/* moving average of script round trips */
+static uint64_t up_since;	/* mono_ms() when both last came up */
 static char ctl_channel[128];
 
 /* A script call in flight; its arguments are kept to retry with EVAL. */
@@ -101,33 +102,51 @@ script_load_reply(redisAsyncContext *ac, void *r, void *priv)
 		    rr->type == REDIS_REPLY_ERROR ? rr->str : "");
 }
 
+/* Both connections answer: Redis is usable again. */
+static void
+store_now_up(void)
+{
+	char where[300];
+
+	if (!cmd_up || !sub_up)
+		return;
+	up_since = mono_ms();
+	backoff_ms = BACKOFF_MIN_MS;
+	redis_url_format(&cfg.redis_url, where, sizeof where);
+	log_info("redis %s: connected", where);
+}
+
+/*
+ * The command connection is up only once Redis has answered what was sent
+ * first (AUTH, SELECT, the scripts): a TCP connection to a Redis that is
+ * stopped or still loading is not one requests can use.
+ */
+static void
+ready_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+	(void)priv;
+	if (r == NULL || ac != cmd_ac)
+		return;
+	cmd_up = 1;
+	node_register();
+	room_restore_all();
+	store_now_up();
+}
+
 static void
 connect_cb(const redisAsyncContext *ac, int status)
 {
 	char where[300];
 
+	if (status == REDIS_OK)
+		return;	/* up when Redis answers: ready_reply, sub_message */
 	redis_url_format(&cfg.redis_url, where, sizeof where);
-	if (status != REDIS_OK) {
-		log_warnx("redis %s: cannot connect: %s", where, ac->errstr);
-		if (ac == cmd_ac)
-			cmd_ac = NULL;
-		else
-			sub_ac = NULL;
-		schedule_retry();
-		return;
-	}
-	if (ac == cmd_ac) {
-		cmd_up = 1;
-		node_register();
-		room_restore_all();
-	} else {
-		sub_up = 1;
-		room_resubscribe_all();
-	}
-	if (cmd_up && sub_up) {
-		backoff_ms = BACKOFF_MIN_MS;
-		log_info("redis %s: connected", where);
-	}
+	log_warnx("redis %s: cannot connect: %s", where, ac->errstr);
+	if (ac == cmd_ac)
+		cmd_ac = NULL;
+	else
+		sub_ac = NULL;
+	schedule_retry();
 }
 
 static void
@@ -186,6 +205,7 @@ store_connect(int subscriber)
 	for (int i = 0; i < SCRIPT_COUNT; i++)
 		redisAsyncCommand(ac, script_load_reply, (void *)(intptr_t)i,
 		    "SCRIPT LOAD %s", script_source(i));
+	redisAsyncCommand(ac, ready_reply, NULL, "PING");
 	return ac;
 }
 
@@ -376,10 +396,42 @@ sub_message(redisAsyncContext *ac, void *r, void *priv)
 		}
 		room_deliver(ch->str, ch->len, rr->element[2]->str,
 		    rr->element[2]->len);
-	} else if (strcmp(kind->str, "subscribe") == 0)
-		room_subscribed(ch->str, ch->len);
+	} else if (strcmp(kind->str, "subscribe") == 0) {
+		if (strcmp(ch->str, ctl_channel) == 0 && ac == sub_ac) {
+			/* The subscription connection answers. */
+			sub_up = 1;
+			room_resubscribe_all();
+			store_now_up();
+		} else
+			room_subscribed(ch->str, ch->len);
+	}
 	else if (strcmp(kind->str, "unsubscribe") == 0)
 		room_unsubscribed(ch->str, ch->len);
+}
+
+/* When both connections last came up (mono_ms), or 0 while down. */
+uint64_t
+store_up_since(void)
+{
+	return store_ready() ? up_since : 0;
+}
+
+/*
+ * Drop both connections at once, as when Redis stops answering without
+ * closing them: every request in flight is answered `unavailable`, and
+ * the usual reconnect with backoff follows. Not from a hiredis callback.
+ */
+void
+store_reset(const char *why)
+{
+	log_warnx("redis: %s: reconnecting", why);
+	if (cmd_ac != NULL)
+		redisAsyncFree(cmd_ac);
+	if (sub_ac != NULL)
+		redisAsyncFree(sub_ac);
+	cmd_ac = sub_ac = NULL;
+	cmd_up = sub_up = 0;
+	schedule_retry();
 }
 
 void
