@@ -52,7 +52,7 @@ conn_new(struct lws *wsi)
 	c->deferred_tail = &c->deferred;
 	c->tokens = 2.0 * (double)cfg.rate;
 	c->patience = 10.0 * (double)cfg.rate;
-	c->bucket_ms = mono_ms();
+	c->bucket_ms = c->rx_ms = mono_ms();
 	dict_put(&conns, c->id, c);
 	stats.conns++;
 	stats.conns_total++;
@@ -99,6 +99,13 @@ size_t
 conn_count(void)
 {
 	return conns.n;
+}
+
+/* Call fn on every open connection; fn must not close any. */
+void
+conn_each(void (*fn)(struct conn *, void *), void *arg)
+{
+	dict_each(&conns, (void (*)(void *, void *))fn, arg);
 }
 
 static void

@@ -72,6 +72,21 @@ frame_close(uint16_t code, const char *reason)
 	return frame_build(0x8, payload, n + 2);
 }
 
+/*
+ * The keepalive ping: one frame, shared by every connection forever. It
+ * carries a payload because clients echo it in their pong, and lws only
+ * reports pongs that are not empty.
+ */
+struct frame *
+frame_ping(void)
+{
+	static struct frame *ping;
+
+	if (ping == NULL)
+		ping = frame_build(0x9, "roomd", 5);
+	return ping;
+}
+
 struct frame *
 frame_ref(struct frame *f)
 {

@@ -113,6 +113,10 @@ struct conn {
 	uint64_t bucket_ms;
 
 	int closing;		/* close frame queued: hang up after it */
+	int flushing;		/* on the flush list (holds a reference) */
+	struct conn *flush_next;
+	uint64_t rx_ms;		/* mono_ms() of the last frame received */
+	int pinged;		/* a keepalive ping is out */
 };
 
 /* A room with members on this node, and its subscription's state. */
@@ -166,6 +170,7 @@ uint64_t ctl_last_canary(void);
 /* frame.c */
 struct frame *frame_new(const char *, size_t);
 struct frame *frame_close(uint16_t, const char *);
+struct frame *frame_ping(void);
 struct frame *frame_ref(struct frame *);
 void frame_unref(struct frame *);
 int frame_parse_seq(const char *, size_t, struct seq *, size_t *);
@@ -192,6 +197,7 @@ void conn_remove_membership(struct conn *, struct membership *);
 void conn_defer(struct conn *, const char *, size_t);
 void conn_unblock(struct conn *);
 size_t conn_count(void);
+void conn_each(void (*)(struct conn *, void *), void *);
 
 /* request.c */
 void request_handle(struct conn *, const char *, size_t);
@@ -255,5 +261,6 @@ int node_healthy(void);
 int server_start(void);
 void server_stop(void);
 void server_want_write(struct conn *);
+void server_flush(void);
 
 #endif

@@ -15,7 +15,7 @@
  * it is open: it is most of an idle connection's memory, so it is small,
  * and larger messages are assembled from pieces in receive().
  */
-#define RX_CHUNK 1024
+#define RX_CHUNK 512
 
 /* A client that sends this many oversize frames in a row is closed. */
 #define TOO_LARGE_MAX 5
@@ -25,12 +25,26 @@ struct session {
 };
 
 static struct lws_context *ctx;
+static struct conn *flush_list;
+/* Flush after the loop's I/O callbacks, and before it sleeps (for what
+ * timers queued). */
+static uv_check_t flush_check;
+static uv_prepare_t flush_prepare;
 
-/* Ping a peer idle this long; hang up on one silent this long. */
-static const lws_retry_bo_t keepalive = {
-	.secs_since_valid_ping = 20,
-	.secs_since_valid_hangup = 30,
-};
+static void flush_cb(uv_check_t *);
+static void flush_prepare_cb(uv_prepare_t *);
+static void keepalive_cb(uv_timer_t *);
+static void heard_from(struct conn *);
+
+/*
+ * Keepalive: ping a client silent this long, hang up on one silent this
+ * long. Done here with one timer for all, not with lws's retry policy,
+ * whose per-connection timers sit in one sorted list that makes every new
+ * connection cost O(connections).
+ */
+#define KEEPALIVE_PING_MS 20000
+#define KEEPALIVE_HANGUP_MS 30000
+static uv_timer_t keepalive_timer;
 
 static void
 send_welcome(struct conn *c)
@@ -241,7 +255,14 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_RECEIVE:
 		if (s->c == NULL || s->c->closing)
 			break;
+		heard_from(s->c);
 		return receive(wsi, s->c, in, len);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (s->c != NULL) {
+			log_debug("conn %s: pong", s->c->id);
+			heard_from(s->c);
+		}
+		break;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (s->c != NULL && conn_write(s->c) < 0)
 			return -1;
@@ -308,28 +329,146 @@ server_start(void)
 	info.timeout_secs = 10;
 	info.max_http_header_data = 4096;
 	info.pt_serv_buf_size = 16384;
-	info.retry_and_idle_policy = &keepalive;
 	ctx = lws_create_context(&info);
 	if (ctx == NULL)
 		return -1;
 	if (lws_create_vhost(ctx, &info) == NULL)
 		return -1;	/* roomd exits; ctx stays reachable */
+	uv_timer_init(loop, &keepalive_timer);
+	uv_timer_start(&keepalive_timer, keepalive_cb, 1000, 1000);
+	uv_check_init(loop, &flush_check);
+	uv_check_start(&flush_check, flush_cb);
+	uv_prepare_init(loop, &flush_prepare);
+	uv_prepare_start(&flush_prepare, flush_prepare_cb);
 	log_info("listening on %s:%d", cfg.listen_host, cfg.listen_port);
 	return 0;
+}
+
+static void
+flush_closed(uv_handle_t *h)
+{
+	(void)h;
 }
 
 void
 server_stop(void)
 {
+	server_flush();
+	uv_timer_stop(&keepalive_timer);
+	uv_close((uv_handle_t *)&keepalive_timer, flush_closed);
+	uv_check_stop(&flush_check);
+	uv_close((uv_handle_t *)&flush_check, flush_closed);
+	uv_prepare_stop(&flush_prepare);
+	uv_close((uv_handle_t *)&flush_prepare, flush_closed);
 	if (ctx != NULL) {
 		lws_context_destroy(ctx);
 		ctx = NULL;
 	}
 }
 
+struct keepalive_sweep {
+	uint64_t now;
+	struct lws **dead;	/* silent too long: hung up after the sweep */
+	size_t ndead;
+	size_t cap;
+};
+
+static void
+keepalive_one(struct conn *c, void *arg)
+{
+	struct keepalive_sweep *k = arg;
+
+	if (c->wsi == NULL)
+		return;
+	if (k->now - c->rx_ms >= KEEPALIVE_HANGUP_MS) {
+		if (k->ndead == k->cap) {
+			k->cap = k->cap ? k->cap * 2 : 16;
+			k->dead = xrealloc(k->dead, k->cap * sizeof *k->dead);
+		}
+		k->dead[k->ndead++] = c->wsi;
+		log_info("conn %s: silent for %d s: hanging up", c->id,
+		    KEEPALIVE_HANGUP_MS / 1000);
+	} else if (k->now - c->rx_ms >= KEEPALIVE_PING_MS && !c->pinged &&
+	    !c->closing) {
+		c->pinged = 1;
+		conn_send(c, frame_ping());
+	}
+}
+
+static void
+keepalive_cb(uv_timer_t *t)
+{
+	struct keepalive_sweep k = { .now = mono_ms() };
+
+	(void)t;
+	conn_each(keepalive_one, &k);
+	/* A dead peer reads no close frame: hang up at once, now that the
+	 * connection table is no longer being walked. */
+	for (size_t i = 0; i < k.ndead; i++)
+		lws_set_timeout(k.dead[i], PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_SYNC);
+	free(k.dead);
+}
+
+/* Anything from the client proves it alive. */
+static void
+heard_from(struct conn *c)
+{
+	c->rx_ms = mono_ms();
+	c->pinged = 0;
+}
+
+/*
+ * A connection has something to write. Rather than ask lws for a writable
+ * callback per frame (each one is two epoll_ctl calls in libuv), it goes
+ * on a list written once per loop iteration, so a burst of frames for one
+ * client is one write and a fan-out is one write per member.
+ */
 void
 server_want_write(struct conn *c)
 {
-	if (c->wsi != NULL)
-		lws_callback_on_writable(c->wsi);
+	if (c->wsi == NULL || c->flushing)
+		return;
+	c->flushing = 1;
+	conn_ref(c);
+	c->flush_next = flush_list;
+	flush_list = c;
+}
+
+/*
+ * Write what is queued for every connection on the flush list. A socket
+ * lws is still draining, and a connection that closes, wait for lws's
+ * writable callback instead (closing needs one: only there can lws hang
+ * up).
+ */
+void
+server_flush(void)
+{
+	struct conn *list = flush_list, *c;
+
+	flush_list = NULL;
+	while ((c = list) != NULL) {
+		list = c->flush_next;
+		c->flushing = 0;
+		if (c->wsi != NULL) {
+			if (c->closing || lws_partial_buffered(c->wsi) ||
+			    conn_write(c) != 0)
+				lws_callback_on_writable(c->wsi);
+		}
+		conn_unref(c);
+	}
+}
+
+static void
+flush_cb(uv_check_t *h)
+{
+	(void)h;
+	server_flush();
+}
+
+static void
+flush_prepare_cb(uv_prepare_t *h)
+{
+	(void)h;
+	server_flush();
 }
