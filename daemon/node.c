@@ -22,11 +22,13 @@ static uv_timer_t node_timer;
 static uint64_t ticks;
 
 static void node_canary(void);
+static void node_gc(const char *);
 
 /* Write (or refresh) the node hash, pipelined without waiting. */
 void
 node_register(void)
 {
+	static int first_done;
 	struct buf key, set;
 	char pid[16], started[24], conns[24], rooms[24], ttl[8], addr[300];
 	const char *argv[16];
@@ -87,6 +89,13 @@ node_register(void)
 	store_command(NULL, NULL, 3, argv, lens);
 	buf_free(&key);
 	buf_free(&set);
+	/* First contact since this process started: it has no members yet,
+	 * so any under its id are an earlier process's. Sent before any
+	 * client request can be. */
+	if (!first_done) {
+		first_done = 1;
+		node_gc(node_id);
+	}
 	node_canary();
 }
 
@@ -136,12 +145,15 @@ gc_reply(struct redisReply *rr, void *arg)
 		    r->element[0]->element[i]->str, r->element[1]->integer);
 }
 
-/* Members of nodes whose heartbeat expired leave with node_lost. */
+/*
+ * Members of nodes whose heartbeat expired leave with node_lost; so do, at
+ * start, the members an earlier process left under this node's id.
+ */
 static void
-node_gc(void)
+node_gc(const char *restarted)
 {
-	const char *argv[5];
-	size_t lens[5];
+	const char *argv[6];
+	size_t lens[6];
 	char maxlen[24], ttl[24], ettl[24];
 
 	snprintf(maxlen, sizeof maxlen, "%llu", (unsigned long long)cfg.history);
@@ -152,9 +164,10 @@ node_gc(void)
 	argv[2] = ttl;
 	argv[3] = ettl;
 	argv[4] = "0";
-	for (int i = 0; i < 5; i++)
+	argv[5] = restarted;
+	for (int i = 0; i < 6; i++)
 		lens[i] = strlen(argv[i]);
-	store_script(SCRIPT_GC, 0, 5, argv, lens, gc_reply, NULL);
+	store_script(SCRIPT_GC, 0, 6, argv, lens, gc_reply, NULL);
 }
 
 /*
@@ -186,7 +199,7 @@ node_tick(uv_timer_t *t)
 	if (ticks % NODE_REFRESH_TICKS == 0)
 		node_register();
 	if (ticks % NODE_GC_TICKS == 0)
-		node_gc();
+		node_gc("");
 }
 
 void

@@ -84,6 +84,7 @@ send {"type":"state.set","room":"lobby","key":"other","value":true,"ref":"s6"}
 expect ok ref=s6 state_version=3
 send {"type":"ping","ref":"s7"}
 expect ok ref=s7
+expect state_changed key=other state_version=3
 EOF
 	assert_success
 	run tx_jq "$T" 0 '[.[] | select(.type == "state_changed") | [.value, .state_version]]'

@@ -5,14 +5,21 @@
 -- has died, since it returns before looking at any room.
 -- KEYS: none (the keys depend on what it finds; not for Redis Cluster).
 -- ARGV: key prefix, history maxlen, room ttl, empty ttl, '1' to also sweep
--- stale room index entries even when no node died.
+-- stale room index entries even when no node died, and a node id whose
+-- members are all gone ('' for none): a node starting under the id of an
+-- earlier process, which may have died too recently for its key to have
+-- expired.
 -- Returns {dead node ids, members removed, rooms closed, index entries
 -- dropped}.
 local prefix, maxlen = ARGV[1], ARGV[2]
 local ttl, empty_ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
 local sweep = ARGV[5] == '1'
+local restarted = ARGV[6] or ''
 
 local dead, is_dead = {}, {}
+if restarted ~= '' then
+	is_dead[restarted] = true
+end
 for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
 	if redis.call('EXISTS', prefix .. 'node:' .. id) == 0 and
 	    redis.call('SISMEMBER', prefix .. 'nodes:gone', id) == 0 then
@@ -20,7 +27,9 @@ for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
 		is_dead[id] = true
 	end
 end
-if #dead == 0 and not sweep then return {dead, 0, 0, 0} end
+if #dead == 0 and not sweep and restarted == '' then
+	return {dead, 0, 0, 0}
+end
 
 local removed, closed, dropped = 0, 0, 0
 local ts = now_ms()
@@ -32,7 +41,7 @@ for _, room in ipairs(redis.call('ZRANGE', prefix .. 'rooms', 0, -1)) do
 		redis.call('ZREM', prefix .. 'rooms', room)
 		redis.call('ZREM', prefix .. 'rooms:public', room)
 		dropped = dropped + 1
-	elseif #dead > 0 then
+	elseif #dead > 0 or restarted ~= '' then
 		local members = redis.call('HGETALL', k[2])
 		for i = 1, #members, 2 do
 			local ok, m = pcall(cjson.decode, members[i + 1])

@@ -205,8 +205,8 @@ stop_all() {
 		[ -n "${_ROOMD_STOPPED[$name]:-}" ] && continue
 		pid=${_ROOMD_PID[$name]}
 		if ! _alive "$pid"; then
-			wait "$pid" 2>/dev/null || true
-			st=$?
+			st=0
+			wait "$pid" 2>/dev/null || st=$?
 			echo "roomd $name (pid $pid) died before teardown, status $st;" \
 			    "its log:" >&2
 			tail -n 60 "${_ROOMD_LOG[$name]}" >&2
