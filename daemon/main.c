@@ -2,6 +2,8 @@
  * main.c: roomd's start and stop: settings, the one libuv loop that drives
  * libwebsockets and hiredis alike, signals, and an orderly shutdown.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/random.h>
@@ -41,11 +43,18 @@ default_node_id(void)
 	snprintf(node_id, sizeof node_id, "%s-%02x%02x", host, r[0], r[1]);
 }
 
+/* Only literal loopback addresses: a name could resolve anywhere. */
 static int
 is_loopback(const char *host)
 {
-	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
-	    strcmp(host, "localhost") == 0;
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return strcmp(host, "localhost") == 0;
 }
 
 static void

@@ -33,6 +33,9 @@ struct room_op {
 static struct dict rooms;
 
 static void room_op_send(struct room_op *);
+static void room_fanout(struct local_room *, struct frame *, const char *,
+    size_t);
+static void room_catch_up(struct local_room *);
 static void room_maybe_release(struct local_room *);
 
 struct local_room *
@@ -127,6 +130,9 @@ room_free(struct local_room *lr)
 	dict_del(&rooms, lr->id, strlen(lr->id));
 	for (int i = 0; i < 5; i++)
 		free(lr->details[i]);
+	for (uint32_t i = 0; i < lr->nheld; i++)
+		frame_unref(lr->held[i]);
+	free(lr->held);
 	free(lr->members);
 	free(lr);
 }
@@ -250,10 +256,45 @@ room_op_free(struct room_op *op)
 	free(op);
 }
 
-/* Send the leave script; fire and forget when nobody waits for a reply. */
+/*
+ * A leave that may not have reached Redis (it was down, or the connection
+ * dropped before the reply): the member would linger there, so it is sent
+ * again once Redis is back. The leave script is idempotent.
+ */
+struct leave {
+	char room[ID_MAX + 1];
+	char conn[24];
+	char reason[16];
+	store_cb cb;		/* the caller's, or NULL */
+	void *arg;
+	struct leave *next;
+};
+
+static struct leave *leaves_owed;
+
+static void room_leave_send(struct leave *);
+
 static void
-room_send_leave(const char *room, const char *conn, const char *reason,
-    store_cb cb, void *arg)
+room_leave_reply(redisReply *rr, void *arg)
+{
+	struct leave *l = arg;
+	store_cb cb = l->cb;
+	void *cbarg = l->arg;
+
+	l->cb = NULL;
+	if (rr == NULL) {
+		log_debug("conn %s: leave of room %s owed to redis", l->conn,
+		    l->room);
+		l->next = leaves_owed;
+		leaves_owed = l;
+	} else
+		free(l);
+	if (cb != NULL)
+		cb(rr, cbarg);
+}
+
+static void
+room_leave_send(struct leave *l)
 {
 	const char *argv[13];
 	size_t lens[13];
@@ -262,25 +303,55 @@ room_send_leave(const char *room, const char *conn, const char *reason,
 
 	buf_init(&keys);
 	buf_init(&ch);
-	room_keys(room, &keys, argv, lens, 6);
-	room_channel(&ch, room);
+	room_keys(l->room, &keys, argv, lens, 6);
+	room_channel(&ch, l->room);
 	snprintf(maxlen, sizeof maxlen, "%llu", (unsigned long long)cfg.history);
 	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)cfg.room_ttl);
 	snprintf(ettl, sizeof ettl, "%llu", (unsigned long long)cfg.empty_ttl);
-	argv[6] = room;
-	argv[7] = conn;
+	argv[6] = l->room;
+	argv[7] = l->conn;
 	argv[8] = ch.p;
 	argv[9] = maxlen;
 	argv[10] = ttl;
 	argv[11] = ettl;
-	argv[12] = reason;
+	argv[12] = l->reason;
 	for (int i = 6; i < 13; i++)
 		lens[i] = strlen(argv[i]);
-	if (store_script(SCRIPT_LEAVE, 6, 7, argv, lens, cb, arg) != 0 &&
-	    cb != NULL)
-		cb(NULL, arg);
+	if (store_script(SCRIPT_LEAVE, 6, 7, argv, lens, room_leave_reply,
+	    l) != 0)
+		room_leave_reply(NULL, l);
 	buf_free(&keys);
 	buf_free(&ch);
+}
+
+/* Send the leave script; cb (may be NULL) gets the reply. */
+static void
+room_send_leave(const char *room, const char *conn, const char *reason,
+    store_cb cb, void *arg)
+{
+	struct leave *l = xcalloc(1, sizeof *l);
+
+	snprintf(l->room, sizeof l->room, "%s", room);
+	snprintf(l->conn, sizeof l->conn, "%s", conn);
+	snprintf(l->reason, sizeof l->reason, "%s", reason);
+	l->cb = cb;
+	l->arg = arg;
+	room_leave_send(l);
+}
+
+/* Redis is back: send the leaves it may have missed. */
+void
+room_retry_leaves(void)
+{
+	struct leave *l = leaves_owed, *next;
+
+	leaves_owed = NULL;
+	for (; l != NULL; l = next) {
+		next = l->next;
+		log_info("conn %s: leaving room %s, which redis missed",
+		    l->conn, l->room);
+		room_leave_send(l);
+	}
 }
 
 static void
@@ -647,6 +718,29 @@ room_deliver(const char *channel, size_t chlen, const char *text, size_t len)
 	frame_noecho(text, len, end, &skip, &skiplen);
 	f = frame_new(text, len);
 	f->seq = seq;
+	if (lr->catching_up) {
+		if (lr->nheld == lr->held_cap) {
+			lr->held_cap = lr->held_cap ? lr->held_cap * 2 : 16;
+			lr->held = xrealloc(lr->held,
+			    lr->held_cap * sizeof *lr->held);
+		}
+		lr->held[lr->nheld++] = f;	/* with its noecho lost */
+		return;
+	}
+	room_fanout(lr, f, skip, skiplen);
+	frame_unref(f);
+}
+
+/*
+ * Hand one encoded frame to every local member that should see it: the
+ * same bytes for all. skip names a sender who asked for echo=false.
+ */
+static void
+room_fanout(struct local_room *lr, struct frame *f, const char *skip,
+    size_t skiplen)
+{
+	const struct seq seq = f->seq;
+
 	for (uint32_t i = 0; i < lr->nmembers; i++) {
 		struct membership *m = lr->members[i];
 
@@ -667,7 +761,6 @@ room_deliver(const char *channel, size_t chlen, const char *text, size_t len)
 		}
 		m->stash[m->nstash++] = frame_ref(f);
 	}
-	frame_unref(f);
 }
 
 /* The subscription is live: send the joins that waited for it. */
@@ -680,6 +773,10 @@ room_subscribed(const char *channel, size_t chlen)
 	if (lr == NULL || lr->sub != SUB_SUBSCRIBING)
 		return;
 	lr->sub = SUB_SUBSCRIBED;
+	if (lr->catchup_needed) {
+		lr->catchup_needed = 0;
+		room_catch_up(lr);
+	}
 	while ((op = lr->waiting) != NULL) {
 		struct conn *c = op->c;
 
@@ -715,6 +812,7 @@ room_resubscribe_one(void *val, void *arg)
 
 	(void)arg;
 	lr->sub = SUB_NONE;
+	lr->catchup_needed = lr->nmembers > 0;
 	if (lr->nmembers > 0 || lr->waiting != NULL)
 		room_subscribe(lr);
 }
@@ -776,4 +874,102 @@ void
 room_restore_all(void)
 {
 	dict_each(&rooms, room_restore_one, NULL);
+}
+
+/* The room id a catch-up read is for (the room may be gone by then). */
+struct catchup {
+	char room[ID_MAX + 1];
+};
+
+/* Deliver what was held while the history was read, and stop holding. */
+static void
+room_release_held(struct local_room *lr)
+{
+	lr->catching_up = 0;
+	for (uint32_t i = 0; i < lr->nheld; i++) {
+		room_fanout(lr, lr->held[i], NULL, 0);
+		frame_unref(lr->held[i]);
+	}
+	lr->nheld = 0;
+}
+
+static void
+catchup_reply(redisReply *rr, void *arg)
+{
+	struct catchup *cu = arg;
+	struct local_room *lr = room_find(cu->room);
+	struct frame *f;
+	struct seq seq;
+	size_t end, n = 0;
+
+	free(cu);
+	if (lr == NULL || !lr->catching_up)
+		return;
+	if (rr != NULL && rr->type == REDIS_REPLY_ARRAY && rr->elements == 2 &&
+	    rr->element[1]->type == REDIS_REPLY_ARRAY) {
+		redisReply *e = rr->element[1];
+
+		for (size_t i = 0; i < e->elements; i++) {
+			if (frame_parse_seq(e->element[i]->str,
+			    e->element[i]->len, &seq, &end) != 0)
+				continue;
+			f = frame_new(e->element[i]->str, e->element[i]->len);
+			f->seq = seq;
+			room_fanout(lr, f, NULL, 0);
+			frame_unref(f);
+			n++;
+		}
+	}
+	if (n > 0)
+		log_info("room %s: %zu frames caught up after the "
+		    "subscription came back", lr->id, n);
+	room_release_held(lr);
+}
+
+/*
+ * The subscription is back after an outage: frames written meanwhile went
+ * to nobody here. Read them from history, from the oldest seq a member has
+ * seen; the members' filters drop what they already have, and live frames
+ * wait until the history is in, so order holds.
+ */
+static void
+room_catch_up(struct local_room *lr)
+{
+	const char *argv[8];
+	size_t lens[8];
+	char since[48], lim[24];
+	struct seq oldest = { 0, 0 };
+	int have = 0;
+	struct buf keys;
+	struct catchup *cu;
+
+	for (uint32_t i = 0; i < lr->nmembers; i++) {
+		struct membership *m = lr->members[i];
+
+		if (m->state != MEMBER_ACTIVE)
+			continue;
+		if (!have || seq_cmp(&m->after, &oldest) < 0)
+			oldest = m->after;
+		have = 1;
+	}
+	if (!have)
+		return;
+	snprintf(since, sizeof since, "%llu-%llu",
+	    (unsigned long long)oldest.ms, (unsigned long long)oldest.n);
+	snprintf(lim, sizeof lim, "%llu", (unsigned long long)cfg.history);
+	buf_init(&keys);
+	room_keys(lr->id, &keys, argv, lens, 4);
+	argv[4] = "history";
+	argv[5] = "";		/* no membership check: this is the node */
+	argv[6] = since;
+	argv[7] = lim;
+	for (int i = 4; i < 8; i++)
+		lens[i] = strlen(argv[i]);
+	cu = xmalloc(sizeof *cu);
+	snprintf(cu->room, sizeof cu->room, "%s", lr->id);
+	lr->catching_up = 1;
+	if (store_script(SCRIPT_READ, 4, 4, argv, lens, catchup_reply,
+	    cu) != 0)
+		catchup_reply(NULL, cu);
+	buf_free(&keys);
 }

@@ -136,6 +136,13 @@ struct local_room {
 	uint32_t cap;
 	struct room_op *waiting;	/* joins waiting for the subscription */
 	struct room_op **waiting_tail;
+	/* After a new subscription connection: frames missed meanwhile are
+	 * read from history, and live ones are held until they are in. */
+	int catchup_needed;
+	int catching_up;
+	struct frame **held;
+	uint32_t nheld;
+	uint32_t held_cap;
 	/* Details from the last join reply, to write back after an outage. */
 	char *details[5];	/* title, topic, visibility, max_members,
 				   created_at */
@@ -218,6 +225,7 @@ void room_leave(struct conn *, uint64_t ticket, const char *ref,
     struct membership *);
 void room_drop(struct membership *);
 void room_restore_all(void);
+void room_retry_leaves(void);
 void room_conn_closed(struct conn *, const char *reason);
 void room_deliver(const char *channel, size_t chlen, const char *,
     size_t);

@@ -124,12 +124,22 @@ store_now_up(void)
 static void
 ready_reply(redisAsyncContext *ac, void *r, void *priv)
 {
+	redisReply *rr = r;
+
 	(void)priv;
-	if (r == NULL || ac != cmd_ac)
+	if (rr == NULL || ac != cmd_ac)
 		return;
+	if (rr->type == REDIS_REPLY_ERROR) {
+		/* LOADING a snapshot, say: what went before failed too, so
+		 * start over on a new connection, after the backoff. */
+		log_warnx("redis: not ready: %s", rr->str);
+		redisAsyncDisconnect(ac);
+		return;
+	}
 	cmd_up = 1;
 	node_register();
 	room_restore_all();
+	room_retry_leaves();
 	store_now_up();
 }
 

@@ -41,6 +41,17 @@ local function refresh_ttl(ttl, ts)
 	end
 end
 
+-- The publish path's refresh: at most once a second per room, since TTLs
+-- are hours and a busy room publishes many times a second. A stream this
+-- very write created has no TTL yet and gets one at once.
+local function refresh_ttl_lazy(ttl, ts)
+	local last = tonumber(redis.call('HGET', KEYS[1], 'last_active'))
+	if last and ts - last < 1000 and redis.call('TTL', KEYS[4]) > 0 then
+		return
+	end
+	refresh_ttl(ttl, ts)
+end
+
 local function latest_seq()
 	local r = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
 	if #r == 0 then return false end

@@ -16,5 +16,5 @@ if ARGV[9] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local ts = now_ms()
 local seq = emit(room, channel, maxlen, ts, ARGV[5], ARGV[6], ARGV[8] == '1')
-refresh_ttl(ttl, ts)
+refresh_ttl_lazy(ttl, ts)
 return {'ok', seq}
