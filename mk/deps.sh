@@ -6,7 +6,7 @@ PKGS="gcc make pkg-config libwebsockets-dev libwebsockets-evlib-uv
 libhiredis-dev libuv1-dev libcjson-dev libssl-dev redis-server redis-tools
 bats bats-support bats-assert libcmocka-dev mandoc man-db curl procps jq
 zsh fish
-chromium"
+chromium haproxy"
 
 missing=""
 for p in $PKGS; do
