@@ -11,7 +11,8 @@
 
 #include "roomd.h"
 
-#define SHUTDOWN_GRACE_MS 3000
+#define SHUTDOWN_GRACE_MS 3000	/* for clients to go */
+#define SHUTDOWN_HARD_MS 6000	/* for everything, even a wedged Redis */
 
 struct config cfg;
 struct stats stats;
@@ -21,7 +22,7 @@ uint64_t started_at;
 int shutting_down;
 
 static uv_signal_t sig_term, sig_int;
-static uv_timer_t shutdown_timer;
+static uv_timer_t shutdown_timer, hard_timer;
 static uint64_t shutdown_deadline;
 
 /* Default node id: the host name made id-safe plus a random suffix, so a
@@ -77,17 +78,31 @@ shutdown_poll(uv_timer_t *t)
 	store_stop();
 	uv_close((uv_handle_t *)&sig_term, handle_closed);
 	uv_close((uv_handle_t *)&sig_int, handle_closed);
+	uv_close((uv_handle_t *)&hard_timer, handle_closed);
+}
+
+/* Shutdown waits on Redis for the members' leaves; not forever. */
+static void
+hard_exit(uv_timer_t *t)
+{
+	(void)t;
+	log_warnx("shutdown did not finish in %d s: exiting",
+	    SHUTDOWN_HARD_MS / 1000);
+	exit(0);
 }
 
 static void
 on_signal(uv_signal_t *h, int signum)
 {
 	(void)h;
-	if (shutting_down) {
-		log_warnx("second signal: exiting now");
-		exit(1);
-	}
+	/* A terminal's Ctrl-C and a parent like make or timeout often
+	 * deliver the same request twice: shutdown is bounded anyway. */
+	if (shutting_down)
+		return;
 	shutting_down = 1;
+	uv_timer_init(loop, &hard_timer);
+	uv_timer_start(&hard_timer, hard_exit, SHUTDOWN_HARD_MS, 0);
+	uv_unref((uv_handle_t *)&hard_timer);
 	log_info("shutting down on %s", signum == SIGTERM ? "SIGTERM" :
 	    "SIGINT");
 	conn_close_all(1001, "server shutting down");
