@@ -198,7 +198,7 @@ evict_parse(struct cmd_ctx *ctx, struct evict_opts *o, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cmd_entry *e = &cmd_evict_entry;
-	int ch;
+	int ch, opt;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -215,18 +215,10 @@ evict_parse(struct cmd_ctx *ctx, struct evict_opts *o, int argc, char **argv)
 		case 'd':
 			o->disconnect = 1;
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_usage(e, stdout);
-			return EXIT_OK;
-		case ':':
-			return cmd_usage_error(e, "evict: %s needs an argument",
-			    argv[optind - 1]);
 		default:
-			return cmd_usage_error(e, "evict: unknown option %s",
-			    argv[optind - 1]);
+			if ((opt = cmd_option(ctx, e, ch, argv)) != CMD_OPTION_DONE)
+				return opt;
+			break;
 		}
 	}
 	if (optind == argc)

@@ -40,20 +40,15 @@ cmd_gc_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	long long removed, closed, dropped;
 	char *text;
 	size_t i;
-	int ch;
+	int ch, opt;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_usage(e, stdout);
-			return EXIT_OK;
 		default:
-			return cmd_usage_error(e, "gc: unknown option %s",
-			    argv[optind - 1]);
+			if ((opt = cmd_option(ctx, e, ch, argv)) != CMD_OPTION_DONE)
+				return opt;
+			break;
 		}
 	}
 	if (optind != argc)

@@ -405,7 +405,7 @@ cmd_inspect_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	struct inspect in;
 	redisContext *c;
 	uint64_t nevents = INSPECT_EVENTS_DEFAULT;
-	int ch, rc;
+	int ch, opt, rc;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -416,18 +416,10 @@ cmd_inspect_exec(struct cmd_ctx *ctx, int argc, char **argv)
 				return cmd_usage_error(e, "inspect: --events "
 				    "must be 0 to %d", INSPECT_EVENTS_MAX);
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_usage(e, stdout);
-			return EXIT_OK;
-		case ':':
-			return cmd_usage_error(e, "inspect: %s needs an "
-			    "argument", argv[optind - 1]);
 		default:
-			return cmd_usage_error(e, "inspect: unknown option %s",
-			    argv[optind - 1]);
+			if ((opt = cmd_option(ctx, e, ch, argv)) != CMD_OPTION_DONE)
+				return opt;
+			break;
 		}
 	}
 	if (optind == argc)

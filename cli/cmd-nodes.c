@@ -103,20 +103,15 @@ cmd_nodes_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	char *set, *key, *text;
 	uint64_t now;
 	size_t i, n = 0;
-	int ch, rc = EXIT_OK;
+	int ch, opt, rc = EXIT_OK;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_usage(e, stdout);
-			return EXIT_OK;
 		default:
-			return cmd_usage_error(e, "nodes: unknown option %s",
-			    argv[optind - 1]);
+			if ((opt = cmd_option(ctx, e, ch, argv)) != CMD_OPTION_DONE)
+				return opt;
+			break;
 		}
 	}
 	if (optind != argc)

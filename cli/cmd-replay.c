@@ -330,7 +330,7 @@ replay_parse(struct replay *rp, int argc, char **argv)
 	};
 	const struct cmd_entry *e = &cmd_replay_entry;
 	char *end;
-	int ch;
+	int ch, opt;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -367,18 +367,10 @@ replay_parse(struct replay *rp, int argc, char **argv)
 				return cmd_usage_error(e, "replay: --speed "
 				    "must be a number >= 0");
 			break;
-		case 'j':
-			rp->ctx->json = 1;
-			break;
-		case 'h':
-			cmd_usage(e, stdout);
-			return EXIT_OK;
-		case ':':
-			return cmd_usage_error(e, "replay: %s needs an "
-			    "argument", argv[optind - 1]);
 		default:
-			return cmd_usage_error(e, "replay: unknown option %s",
-			    argv[optind - 1]);
+			if ((opt = cmd_option(rp->ctx, e, ch, argv)) != CMD_OPTION_DONE)
+				return opt;
+			break;
 		}
 	}
 	if (optind == argc)

@@ -123,7 +123,7 @@ cmd_rooms_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	char *index, *text, limit[24];
 	uint64_t n = ROOMS_LIMIT_DEFAULT;
 	size_t i;
-	int ch, all = 0, rc;
+	int ch, opt, all = 0, rc;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -136,18 +136,10 @@ cmd_rooms_exec(struct cmd_ctx *ctx, int argc, char **argv)
 				return cmd_usage_error(e, "rooms: --limit must "
 				    "be 1 to %d", ROOMS_LIMIT_MAX);
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_usage(e, stdout);
-			return EXIT_OK;
-		case ':':
-			return cmd_usage_error(e, "rooms: %s needs an argument",
-			    argv[optind - 1]);
 		default:
-			return cmd_usage_error(e, "rooms: unknown option %s",
-			    argv[optind - 1]);
+			if ((opt = cmd_option(ctx, e, ch, argv)) != CMD_OPTION_DONE)
+				return opt;
+			break;
 		}
 	}
 	if (optind != argc)

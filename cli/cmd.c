@@ -2,6 +2,7 @@
  * cmd.c owns roomctl's command table, which drives dispatch, usage text and
  * `roomctl help`, and the helpers commands use to report errors.
  */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,4 +84,30 @@ cmd_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n");
+}
+
+/*
+ * The options every command shares, for the default case of its getopt
+ * switch: --json (its long option maps to 'j'), -h, a missing argument and
+ * an unknown option. Returns CMD_OPTION_DONE to go on parsing, or the
+ * exit status the command must return.
+ */
+int
+cmd_option(struct cmd_ctx *ctx, const struct cmd_entry *e, int ch,
+    char **argv)
+{
+	switch (ch) {
+	case 'j':
+		ctx->json = 1;
+		return CMD_OPTION_DONE;
+	case 'h':
+		cmd_usage(e, stdout);
+		return EXIT_OK;
+	case ':':
+		return cmd_usage_error(e, "%s: %s needs an argument", e->name,
+		    argv[optind - 1]);
+	default:
+		return cmd_usage_error(e, "%s: unknown option %s", e->name,
+		    argv[optind - 1]);
+	}
 }

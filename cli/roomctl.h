@@ -49,6 +49,8 @@ void cmd_usage(const struct cmd_entry *, FILE *);
 int cmd_usage_error(const struct cmd_entry *, const char *, ...)
     printflike(2, 3);
 void cmd_error(const char *, ...) printflike(1, 2);
+#define CMD_OPTION_DONE (-1)
+int cmd_option(struct cmd_ctx *, const struct cmd_entry *, int, char **);
 
 /* cmd-*.c */
 extern const struct cmd_entry cmd_help_entry;
