@@ -227,3 +227,34 @@ const struct cmd_entry cmd_sim_entry = {
 	    "--rate --duration --json",
 	.exec = cmd_sim_exec,
 };
+
+/*
+ * Parse and resolve every --url once, for all the clients. Returns 0, or
+ * the exit status after saying what is wrong; *urls is the caller's to
+ * free either way.
+ */
+int
+sim_urls_resolve(uv_loop_t *loop, const struct sim_opts *o,
+    struct sim_url **urls)
+{
+	char *cause;
+
+	*urls = xcalloc(o->nurls, sizeof **urls);
+	for (size_t i = 0; i < o->nurls; i++) {
+		struct sim_url *u = &(*urls)[i];
+
+		u->text = o->urls[i];
+		if (ws_url_parse(u->text, &u->url, &cause) != 0) {
+			cmd_error("sim: %s", cause);
+			free(cause);
+			return EXIT_USAGE;
+		}
+		if (ws_client_resolve(loop, u->url.host, u->url.port, &u->addr,
+		    &cause) != 0) {
+			cmd_error("sim: %s", cause);
+			free(cause);
+			return EXIT_FAIL;
+		}
+	}
+	return 0;
+}

@@ -207,6 +207,15 @@ struct sim_opts {
 	int json;			/* --json */
 };
 
+/* A --url of sim, parsed and resolved once for all its clients. */
+struct sim_url {
+	const char *text;		/* as given, for messages */
+	struct ws_url url;
+	struct sockaddr_storage addr;
+};
+int sim_urls_resolve(uv_loop_t *, const struct sim_opts *,
+    struct sim_url **);
+
 /* sim-script.c: a script's lines, and the steps one client runs. */
 enum sim_op {
 	SIM_CONNECT,

@@ -65,19 +65,13 @@ enum load_phase {
 	LOAD_CLOSE,			/* closing the connections */
 };
 
-struct load_url {
-	const char *text;		/* as given, for messages */
-	struct ws_url url;
-	struct sockaddr_storage addr;
-};
-
 struct load;
 
 /* One simulated client; the array of them is freed after the loop ends. */
 struct load_client {
 	struct ws_client ws;
 	struct load *load;
-	const struct load_url *url;
+	const struct sim_url *url;
 	unsigned index;
 	unsigned room;
 	enum load_state state;
@@ -86,7 +80,7 @@ struct load_client {
 struct load {
 	uv_loop_t loop;
 	const struct sim_opts *o;
-	struct load_url *urls;
+	struct sim_url *urls;
 	size_t nurls;
 	struct load_client *clients;
 	unsigned n;
@@ -472,34 +466,6 @@ load_finish(struct load *L)
 	}
 }
 
-/* Parse and resolve the URLs; returns an exit status on failure, or 0. */
-static int
-load_urls(struct load *L)
-{
-	struct load_url *u;
-	char *cause;
-	size_t i;
-
-	L->nurls = L->o->nurls;
-	L->urls = xcalloc(L->nurls, sizeof *L->urls);
-	for (i = 0; i < L->nurls; i++) {
-		u = &L->urls[i];
-		u->text = L->o->urls[i];
-		if (ws_url_parse(u->text, &u->url, &cause) != 0) {
-			cmd_error("sim: %s", cause);
-			free(cause);
-			return EXIT_USAGE;
-		}
-		if (ws_client_resolve(&L->loop, u->url.host, u->url.port,
-		    &u->addr, &cause) != 0) {
-			cmd_error("sim: %s", cause);
-			free(cause);
-			return EXIT_FAIL;
-		}
-	}
-	return 0;
-}
-
 /* Allow one descriptor a client and some spare, raising the soft limit. */
 static int
 load_fds(unsigned n)
@@ -593,7 +559,8 @@ sim_load(const struct sim_opts *o)
 	L->n = o->clients;
 	if ((r = uv_loop_init(&L->loop)) != 0)
 		fatalx("uv_loop_init: %s", uv_strerror(r));
-	if ((rc = load_urls(L)) != 0)
+	L->nurls = L->o->nurls;
+	if ((rc = sim_urls_resolve(&L->loop, L->o, &L->urls)) != 0)
 		goto out;
 
 	L->members = xcalloc(o->rooms, sizeof *L->members);

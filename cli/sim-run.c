@@ -43,12 +43,6 @@ struct sim_frame {
 };
 TAILQ_HEAD(sim_frames, sim_frame);
 
-struct sim_url {
-	const char *text;		/* as given, for messages */
-	struct ws_url url;
-	struct sockaddr_storage addr;
-};
-
 struct sim;
 
 /* One simulated client; the array of them is freed after the loop ends. */
@@ -810,35 +804,6 @@ sim_bound_ms(const struct sim_client *c)
 	return ms;
 }
 
-/* Parse and resolve the URLs; returns an exit status on failure, or 0. */
-static int
-sim_urls(struct sim *sim)
-{
-	const struct sim_opts *o = sim->opts;
-	struct sim_url *u;
-	char *cause;
-	size_t i;
-
-	sim->nurls = o->nurls;
-	sim->urls = xcalloc(o->nurls, sizeof *sim->urls);
-	for (i = 0; i < o->nurls; i++) {
-		u = &sim->urls[i];
-		u->text = o->urls[i];
-		if (ws_url_parse(u->text, &u->url, &cause) != 0) {
-			cmd_error("sim: %s", cause);
-			free(cause);
-			return EXIT_USAGE;
-		}
-		if (ws_client_resolve(&sim->loop, u->url.host, u->url.port,
-		    &u->addr, &cause) != 0) {
-			cmd_error("sim: %s", cause);
-			free(cause);
-			return EXIT_FAIL;
-		}
-	}
-	return 0;
-}
-
 /* Compile the script for every client, before anything connects. */
 static int
 sim_compile(struct sim *sim, const struct sim_script *script)
@@ -922,7 +887,8 @@ sim_run(const struct sim_opts *opts, const struct sim_script *script)
 
 	if ((r = uv_loop_init(&sim.loop)) != 0)
 		fatalx("uv_loop_init: %s", uv_strerror(r));
-	if ((rc = sim_urls(&sim)) != 0)
+	sim.nurls = opts->nurls;
+	if ((rc = sim_urls_resolve(&sim.loop, sim.opts, &sim.urls)) != 0)
 		goto out;
 	if (opts->transcript != NULL &&
 	    (sim.transcript = fopen(opts->transcript, "w")) == NULL) {
