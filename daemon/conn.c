@@ -113,7 +113,7 @@ conn_queue_clear(struct conn *c)
 {
 	for (uint32_t i = 0; i < c->qlen; i++)
 		frame_unref(c->q[(c->qhead + i) % c->qcap]);
-	c->qhead = c->qlen = c->qoff = 0;
+	c->qhead = c->qlen = 0;
 	c->qbytes = 0;
 }
 
@@ -232,7 +232,7 @@ conn_close_all(uint16_t code, const char *reason)
 /*
  * Write what is queued, called when the socket is writable. Frames queued
  * together go out in one write. Returns -1 when the connection must now
- * close (its close code is set with lws_close_reason).
+ * close: its close frame, queued by conn_close, has gone out.
  */
 int
 conn_write(struct conn *c)

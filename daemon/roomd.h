@@ -84,7 +84,6 @@ struct conn {
 	uint32_t qhead;
 	uint32_t qlen;
 	uint32_t qcap;
-	uint32_t qoff;		/* bytes of q[qhead] already written */
 	size_t qbytes;
 
 	/* Replies go out in request order. */
