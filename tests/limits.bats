@@ -6,9 +6,8 @@
 # and the bounded send queue: a client that stops reading is closed with
 # 4008 while the others in its room go on receiving.
 #
-# Not tested: the keepalive (a ping after 20 s idle, a hangup after 30 s of
-# silence). It takes over half a minute of wall time per run and the sim
-# client answers pings on its own, so only a raw socket could show it.
+# The keepalive (a ping after 20 s idle, a hangup after 30 s of silence)
+# has its own file, keepalive.bats, so its half minute runs beside these.
 
 load lib/common
 
