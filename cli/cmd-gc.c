@@ -27,11 +27,6 @@ gc_plural(long long n)
 static int
 cmd_gc_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const struct cmd_entry *e = &cmd_gc_entry;
 	const char *args[5];
 	redisContext *c;
@@ -40,20 +35,10 @@ cmd_gc_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	long long removed, closed, dropped;
 	char *text;
 	size_t i;
-	int ch, opt;
+	int opt;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (ch) {
-		default:
-			if ((opt = cmd_option(ctx, e, ch, argv)) != CMD_OPTION_DONE)
-				return opt;
-			break;
-		}
-	}
-	if (optind != argc)
-		return cmd_usage_error(e, "gc: unexpected argument '%s'",
-		    argv[optind]);
+	if ((opt = cmd_options_only(ctx, e, argc, argv)) != CMD_OPTION_DONE)
+		return opt;
 
 	c = redis_open(ctx);
 	args[0] = ctx->prefix;

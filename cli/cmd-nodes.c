@@ -89,11 +89,6 @@ nodes_json(const char *id, const redisReply *h)
 static int
 cmd_nodes_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const struct cmd_entry *e = &cmd_nodes_entry;
 	redisContext *c;
 	redisReply *ids, *h;
@@ -103,20 +98,10 @@ cmd_nodes_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	char *set, *key, *text;
 	uint64_t now;
 	size_t i, n = 0;
-	int ch, opt, rc = EXIT_OK;
+	int opt, rc = EXIT_OK;
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (ch) {
-		default:
-			if ((opt = cmd_option(ctx, e, ch, argv)) != CMD_OPTION_DONE)
-				return opt;
-			break;
-		}
-	}
-	if (optind != argc)
-		return cmd_usage_error(e, "nodes: unexpected argument '%s'",
-		    argv[optind]);
+	if ((opt = cmd_options_only(ctx, e, argc, argv)) != CMD_OPTION_DONE)
+		return opt;
 
 	c = redis_open(ctx);
 	set = redis_key_plain(ctx, "nodes");

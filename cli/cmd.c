@@ -111,3 +111,29 @@ cmd_option(struct cmd_ctx *ctx, const struct cmd_entry *e, int ch,
 		    argv[optind - 1]);
 	}
 }
+
+/*
+ * The whole option parsing of a command that takes nothing but --json and
+ * -h. Returns CMD_OPTION_DONE, or the exit status the command must return.
+ */
+int
+cmd_options_only(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
+    char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch, rc;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if ((rc = cmd_option(ctx, e, ch, argv)) != CMD_OPTION_DONE)
+			return rc;
+	}
+	if (optind != argc)
+		return cmd_usage_error(e, "%s: unexpected argument '%s'",
+		    e->name, argv[optind]);
+	return CMD_OPTION_DONE;
+}

@@ -51,6 +51,8 @@ int cmd_usage_error(const struct cmd_entry *, const char *, ...)
 void cmd_error(const char *, ...) printflike(1, 2);
 #define CMD_OPTION_DONE (-1)
 int cmd_option(struct cmd_ctx *, const struct cmd_entry *, int, char **);
+int cmd_options_only(struct cmd_ctx *, const struct cmd_entry *, int,
+    char **);
 
 /* cmd-*.c */
 extern const struct cmd_entry cmd_help_entry;
