@@ -775,6 +775,7 @@ room_subscribed(const char *channel, size_t chlen)
 	lr->sub = SUB_SUBSCRIBED;
 	if (lr->catchup_needed) {
 		lr->catchup_needed = 0;
+		lr->catching_up = 1;	/* hold live frames from now on */
 		room_catch_up(lr);
 	}
 	while ((op = lr->waiting) != NULL) {
@@ -905,7 +906,13 @@ catchup_reply(redisReply *rr, void *arg)
 	free(cu);
 	if (lr == NULL || !lr->catching_up)
 		return;
-	if (rr != NULL && rr->type == REDIS_REPLY_ARRAY && rr->elements == 2 &&
+	if (rr == NULL) {
+		/* The command connection is not up (yet, or again): keep
+		 * holding, and read when it is. */
+		lr->catchup_unsent = 1;
+		return;
+	}
+	if (rr->type == REDIS_REPLY_ARRAY && rr->elements == 2 &&
 	    rr->element[1]->type == REDIS_REPLY_ARRAY) {
 		redisReply *e = rr->element[1];
 
@@ -924,6 +931,23 @@ catchup_reply(redisReply *rr, void *arg)
 		log_info("room %s: %zu frames caught up after the "
 		    "subscription came back", lr->id, n);
 	room_release_held(lr);
+}
+
+static void
+room_catch_up_one(void *val, void *arg)
+{
+	struct local_room *lr = val;
+
+	(void)arg;
+	if (lr->catching_up && lr->catchup_unsent)
+		room_catch_up(lr);
+}
+
+/* The command connection is up: send the catch-up reads that waited. */
+void
+room_catch_up_unsent(void)
+{
+	dict_each(&rooms, room_catch_up_one, NULL);
 }
 
 /*
@@ -952,8 +976,11 @@ room_catch_up(struct local_room *lr)
 			oldest = m->after;
 		have = 1;
 	}
-	if (!have)
+	if (!have) {
+		room_release_held(lr);
 		return;
+	}
+	lr->catchup_unsent = 0;
 	snprintf(since, sizeof since, "%llu-%llu",
 	    (unsigned long long)oldest.ms, (unsigned long long)oldest.n);
 	snprintf(lim, sizeof lim, "%llu", (unsigned long long)cfg.history);
@@ -967,7 +994,6 @@ room_catch_up(struct local_room *lr)
 		lens[i] = strlen(argv[i]);
 	cu = xmalloc(sizeof *cu);
 	snprintf(cu->room, sizeof cu->room, "%s", lr->id);
-	lr->catching_up = 1;
 	if (store_script(SCRIPT_READ, 4, 4, argv, lens, catchup_reply,
 	    cu) != 0)
 		catchup_reply(NULL, cu);

@@ -137,8 +137,9 @@ struct local_room {
 	struct room_op **waiting_tail;
 	/* After a new subscription connection: frames missed meanwhile are
 	 * read from history, and live ones are held until they are in. */
-	int catchup_needed;
-	int catching_up;
+	int catchup_needed;	/* when the subscription is confirmed */
+	int catching_up;	/* holding live frames */
+	int catchup_unsent;	/* the read waits for the command connection */
 	struct frame **held;
 	uint32_t nheld;
 	uint32_t held_cap;
@@ -225,6 +226,7 @@ void room_leave(struct conn *, uint64_t ticket, const char *ref,
 void room_drop(struct membership *);
 void room_restore_all(void);
 void room_retry_leaves(void);
+void room_catch_up_unsent(void);
 void room_conn_closed(struct conn *, const char *reason);
 void room_deliver(const char *channel, size_t chlen, const char *,
     size_t);

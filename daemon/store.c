@@ -140,6 +140,7 @@ ready_reply(redisAsyncContext *ac, void *r, void *priv)
 	node_register();
 	room_restore_all();
 	room_retry_leaves();
+	room_catch_up_unsent();
 	store_now_up();
 }
 
