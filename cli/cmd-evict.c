@@ -221,14 +221,9 @@ evict_parse(struct cmd_ctx *ctx, struct evict_opts *o, int argc, char **argv)
 			break;
 		}
 	}
-	if (optind == argc)
-		return cmd_usage_error(e, "evict: missing ROOM");
-	if (argc - optind > 1)
-		return cmd_usage_error(e, "evict: unexpected argument '%s'",
-		    argv[optind + 1]);
-	o->room = argv[optind];
-	if (!id_valid(o->room, strlen(o->room)))
-		return cmd_usage_error(e, "evict: bad room id '%s'", o->room);
+	if ((opt = cmd_room_operand(e, argc, argv, &o->room)) !=
+	    CMD_OPTION_DONE)
+		return opt;
 	if (o->conn != NULL && o->user != NULL)
 		return cmd_usage_error(e, "evict: give --conn or --user, "
 		    "not both");

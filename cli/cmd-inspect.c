@@ -422,15 +422,10 @@ cmd_inspect_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			break;
 		}
 	}
-	if (optind == argc)
-		return cmd_usage_error(e, "inspect: missing ROOM");
-	if (argc - optind > 1)
-		return cmd_usage_error(e, "inspect: unexpected argument '%s'",
-		    argv[optind + 1]);
 	memset(&in, 0, sizeof in);
-	in.room = argv[optind];
-	if (!id_valid(in.room, strlen(in.room)))
-		return cmd_usage_error(e, "inspect: bad room id '%s'", in.room);
+	if ((opt = cmd_room_operand(e, argc, argv, &in.room)) !=
+	    CMD_OPTION_DONE)
+		return opt;
 
 	c = redis_open(ctx);
 	rc = inspect_load(&in, c, ctx, nevents);

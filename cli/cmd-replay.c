@@ -373,14 +373,9 @@ replay_parse(struct replay *rp, int argc, char **argv)
 			break;
 		}
 	}
-	if (optind == argc)
-		return cmd_usage_error(e, "replay: missing ROOM");
-	if (argc - optind > 1)
-		return cmd_usage_error(e, "replay: unexpected argument '%s'",
-		    argv[optind + 1]);
-	rp->room = argv[optind];
-	if (!id_valid(rp->room, strlen(rp->room)))
-		return cmd_usage_error(e, "replay: bad room id '%s'", rp->room);
+	if ((opt = cmd_room_operand(e, argc, argv, &rp->room)) !=
+	    CMD_OPTION_DONE)
+		return opt;
 	if (rp->into != NULL && !id_valid(rp->into, strlen(rp->into)))
 		return cmd_usage_error(e, "replay: bad room id '%s'", rp->into);
 	if (rp->into != NULL && strcmp(rp->into, rp->room) == 0)

@@ -137,3 +137,23 @@ cmd_options_only(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
 		    e->name, argv[optind]);
 	return CMD_OPTION_DONE;
 }
+
+/*
+ * After getopt: the command's one operand, a valid room id, in *room.
+ * Returns CMD_OPTION_DONE, or the exit status after a usage error.
+ */
+int
+cmd_room_operand(const struct cmd_entry *e, int argc, char **argv,
+    const char **room)
+{
+	if (optind == argc)
+		return cmd_usage_error(e, "%s: missing ROOM", e->name);
+	if (argc - optind > 1)
+		return cmd_usage_error(e, "%s: unexpected argument '%s'",
+		    e->name, argv[optind + 1]);
+	*room = argv[optind];
+	if (!id_valid(*room, strlen(*room)))
+		return cmd_usage_error(e, "%s: bad room id '%s'", e->name,
+		    *room);
+	return CMD_OPTION_DONE;
+}

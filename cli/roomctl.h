@@ -53,6 +53,7 @@ void cmd_error(const char *, ...) printflike(1, 2);
 int cmd_option(struct cmd_ctx *, const struct cmd_entry *, int, char **);
 int cmd_options_only(struct cmd_ctx *, const struct cmd_entry *, int,
     char **);
+int cmd_room_operand(const struct cmd_entry *, int, char **, const char **);
 
 /* cmd-*.c */
 extern const struct cmd_entry cmd_help_entry;
