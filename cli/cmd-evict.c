@@ -106,18 +106,13 @@ evict_one(redisContext *c, const struct cmd_ctx *ctx,
     const struct evict_opts *o, const char *conn, int *closed)
 {
 	const char *keys[6], *args[9];
-	char *k[6], *channel, *ctl, *msg;
+	char *channel, *ctl, *msg;
+	struct buf kb;
 	redisReply *r;
-	int i, rc = -1;
+	int rc = -1;
 
-	k[0] = redis_key_room(ctx, o->room, NULL);
-	k[1] = redis_key_room(ctx, o->room, ":members");
-	k[2] = redis_key_room(ctx, o->room, ":state");
-	k[3] = redis_key_room(ctx, o->room, ":events");
-	k[4] = redis_key_plain(ctx, "rooms");
-	k[5] = redis_key_plain(ctx, "rooms:public");
-	for (i = 0; i < 6; i++)
-		keys[i] = k[i];
+	buf_init(&kb);
+	key_room_script(&kb, ctx->prefix, o->room, keys, NULL, 6);
 	xasprintf(&channel, "%sch:{%s}", ctx->prefix, o->room);
 	ctl = redis_key_plain(ctx, "ctl");
 	msg = evict_ctl_message(o, conn);
@@ -138,8 +133,7 @@ evict_one(redisContext *c, const struct cmd_ctx *ctx,
 	} else if (r != NULL)
 		cmd_error("unexpected reply from the leave script");
 	redis_reply_free(r);
-	for (i = 0; i < 6; i++)
-		free(k[i]);
+	buf_free(&kb);
 	free(channel);
 	free(ctl);
 	free(msg);

@@ -269,16 +269,13 @@ redis_append(redisContext *c, const struct cmd_ctx *ctx, const char *room,
     const char *body, char **seq)
 {
 	const char *keys[4], *args[9];
-	char *k[4], *channel;
+	char *channel;
+	struct buf kb;
 	redisReply *r;
-	int i, rc = EXIT_FAIL;
+	int rc = EXIT_FAIL;
 
-	k[0] = redis_key_room(ctx, room, NULL);
-	k[1] = redis_key_room(ctx, room, ":members");
-	k[2] = redis_key_room(ctx, room, ":state");
-	k[3] = redis_key_room(ctx, room, ":events");
-	for (i = 0; i < 4; i++)
-		keys[i] = k[i];
+	buf_init(&kb);
+	key_room_script(&kb, ctx->prefix, room, keys, NULL, 4);
 	xasprintf(&channel, "%sch:{%s}", ctx->prefix, room);
 	args[0] = room;
 	args[1] = channel;
@@ -304,8 +301,7 @@ redis_append(redisContext *c, const struct cmd_ctx *ctx, const char *room,
 	} else if (r != NULL)
 		cmd_error("unexpected reply from the append script");
 	redis_reply_free(r);
-	for (i = 0; i < 4; i++)
-		free(k[i]);
+	buf_free(&kb);
 	free(channel);
 	return rc;
 }

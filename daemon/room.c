@@ -69,21 +69,7 @@ void
 room_keys(const char *room, struct buf *keys, const char **argv,
     size_t *lens, int nkeys)
 {
-	static const char *suffix[] = { "", ":members", ":state", ":events" };
-	size_t off[6];
-
-	for (int i = 0; i < nkeys; i++) {
-		off[i] = keys->len;
-		if (i < 4)
-			key_room(keys, cfg.prefix, room, suffix[i]);
-		else
-			key_plain(keys, cfg.prefix, i == 4 ? "rooms" :
-			    "rooms:public");
-		lens[i] = keys->len - off[i];
-		buf_addc(keys, '\0');
-	}
-	for (int i = 0; i < nkeys; i++)
-		argv[i] = keys->p + off[i];
+	key_room_script(keys, cfg.prefix, room, argv, lens, nkeys);
 }
 
 /* Channel name back to room id, or NULL if it is not a room channel. */

@@ -25,3 +25,33 @@ key_plain(struct buf *b, const char *prefix, const char *name)
 	buf_adds(b, prefix);
 	buf_adds(b, name);
 }
+
+/*
+ * The keys the room scripts take, in their order: the room hash, :members,
+ * :state, :events, then the rooms and rooms:public indexes; the first
+ * nkeys (4 or 6) of them. The strings live in keys, NUL-separated; argv
+ * and lens (either may be NULL) point into it once it is complete.
+ */
+void
+key_room_script(struct buf *keys, const char *prefix, const char *room,
+    const char **argv, size_t *lens, int nkeys)
+{
+	static const char *suffix[] = { "", ":members", ":state", ":events" };
+	size_t off[6];
+
+	for (int i = 0; i < nkeys && i < 6; i++) {
+		off[i] = keys->len;
+		if (i < 4)
+			key_room(keys, prefix, room, suffix[i]);
+		else
+			key_plain(keys, prefix, i == 4 ? "rooms" :
+			    "rooms:public");
+		if (lens != NULL)
+			lens[i] = keys->len - off[i];
+		buf_addc(keys, '\0');
+	}
+	for (int i = 0; i < nkeys && i < 6; i++) {
+		if (argv != NULL)
+			argv[i] = keys->p + off[i];
+	}
+}

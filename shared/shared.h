@@ -117,6 +117,8 @@ void dict_each(struct dict *, void (*)(void *, void *), void *);
 void key_room(struct buf *, const char *prefix, const char *room,
     const char *suffix);
 void key_plain(struct buf *, const char *prefix, const char *name);
+void key_room_script(struct buf *, const char *prefix, const char *room,
+    const char **, size_t *, int nkeys);
 
 /* scripts.c */
 enum script_id {

@@ -269,6 +269,30 @@ test_json_type_name(void **state)
 	cJSON_Delete(j);
 }
 
+/* The room scripts' keys, in the order every script declares them. */
+static void
+test_room_script_keys(void **state)
+{
+	static const char *const want[] = { "p:room:{r1}",
+		"p:room:{r1}:members", "p:room:{r1}:state", "p:room:{r1}:events",
+		"p:rooms", "p:rooms:public" };
+	const char *argv[6];
+	size_t lens[6];
+	struct buf b;
+
+	(void)state;
+	buf_init(&b);
+	key_room_script(&b, "p:", "r1", argv, lens, 6);
+	for (int i = 0; i < 6; i++) {
+		assert_string_equal(argv[i], want[i]);
+		assert_int_equal(lens[i], strlen(want[i]));
+	}
+	buf_reset(&b);
+	key_room_script(&b, "p:", "r1", argv, NULL, 4);
+	assert_string_equal(argv[3], want[3]);
+	buf_free(&b);
+}
+
 static void
 test_keys(void **state)
 {
@@ -346,6 +370,7 @@ main(void)
 		cmocka_unit_test(test_json_add_string_long),
 		cmocka_unit_test(test_json_type_name),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_room_script_keys),
 		cmocka_unit_test(test_scripts),
 	};
 
