@@ -54,7 +54,6 @@ conn_new(struct lws *wsi)
 	c->patience = 10.0 * (double)cfg.rate;
 	c->bucket_ms = c->rx_ms = mono_ms();
 	dict_put(&conns, c->id, c);
-	stats.conns++;
 	stats.conns_total++;
 	return c;
 }
@@ -128,7 +127,6 @@ conn_closed(struct conn *c)
 
 	c->wsi = NULL;
 	dict_del(&conns, c->id, strlen(c->id));
-	stats.conns--;
 	room_conn_closed(c, "disconnect");
 	conn_queue_clear(c);
 	for (d = c->deferred; d != NULL; d = next) {
@@ -359,7 +357,6 @@ conn_reply_error(struct conn *c, uint64_t ticket, const char *ref,
 	json_add_string(&b, msg, strlen(msg));
 	buf_addc(&b, '}');
 	free(msg);
-	stats.errors++;
 	metrics_error(code);
 	log_debug("conn %s: error %s", c->id, code);
 	conn_reply_text(c, ticket, b.p, b.len);

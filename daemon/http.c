@@ -102,10 +102,3 @@ http_serve(struct lws *wsi, const char *uri)
 	return http_respond(wsi, HTTP_STATUS_NOT_FOUND, "text/plain", nf,
 	    sizeof nf - 1);
 }
-
-int
-http_writeable(struct lws *wsi)
-{
-	(void)wsi;
-	return 0;
-}

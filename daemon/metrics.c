@@ -58,7 +58,7 @@ void
 metrics_render(struct buf *b)
 {
 	metric(b, "roomd_connections", "gauge", "Open WebSocket connections.",
-	    stats.conns);
+	    conn_count());
 	metric(b, "roomd_connections_total", "counter",
 	    "WebSocket connections accepted.", stats.conns_total);
 	metric(b, "roomd_rooms", "gauge", "Rooms with members on this node.",

@@ -859,7 +859,6 @@ request_run(struct conn *c, const char *text, size_t len)
 		conn_defer(c, text, len);
 		return;
 	}
-	stats.requests++;
 	r.ticket = conn_ticket(c);
 	r.root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	/* The frame must be one value: trailing bytes are bad_json too. */

@@ -150,15 +150,12 @@ struct local_room {
 
 /* Counters for logs, the node hash and (later) /metrics. */
 struct stats {
-	uint64_t conns;
 	uint64_t conns_total;
 	uint64_t frames_in;
 	uint64_t frames_out;
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	uint64_t slow_consumers;
-	uint64_t requests;
-	uint64_t errors;
 	uint64_t refused;
 };
 
@@ -253,7 +250,6 @@ void store_reset(const char *);
 
 /* http.c */
 int http_serve(struct lws *, const char *);
-int http_writeable(struct lws *);
 
 /* metrics.c */
 void metrics_error(const char *);

@@ -276,8 +276,6 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_HTTP:
 		return http_serve(wsi, in);
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return http_writeable(wsi);
 	default:
 		break;
 	}
