@@ -336,9 +336,12 @@ pending_script(struct pending *p, enum script_id sid, const char **args,
 	buf_free(&keys);
 }
 
-/* Append "name":[members...] from an array reply of member JSON texts. */
-static void
-add_members(struct buf *b, const char *name, redisReply *arr)
+/*
+ * Append ,"name":[...] from an array reply of JSON texts (members, frames),
+ * copied as they are: Redis holds them already encoded.
+ */
+void
+reply_add_array(struct buf *b, const char *name, redisReply *arr)
 {
 	buf_printf(b, ",\"%s\":[", name);
 	for (size_t i = 0; i < arr->elements; i++) {
@@ -349,9 +352,9 @@ add_members(struct buf *b, const char *name, redisReply *arr)
 	buf_addc(b, ']');
 }
 
-/* Append "state":{k:v,...} from a flat HGETALL reply. */
-static void
-add_state(struct buf *b, redisReply *flat)
+/* Append ,"state":{k:v,...} from a flat HGETALL of JSON values. */
+void
+reply_add_state(struct buf *b, redisReply *flat)
 {
 	buf_adds(b, ",\"state\":{");
 	for (size_t i = 0; i + 1 < flat->elements; i += 2) {
@@ -631,20 +634,20 @@ req_state_set(struct req *r)
 static void
 state_get_done(struct buf *b, redisReply *rr)
 {
-	add_state(b, rr->element[1]);
+	reply_add_state(b, rr->element[1]);
 	buf_printf(b, ",\"state_version\":%lld", rr->element[2]->integer);
 }
 
 static void
 presence_done(struct buf *b, redisReply *rr)
 {
-	add_members(b, "members", rr->element[1]);
+	reply_add_array(b, "members", rr->element[1]);
 }
 
 static void
 history_done(struct buf *b, redisReply *rr)
 {
-	add_members(b, "events", rr->element[1]);
+	reply_add_array(b, "events", rr->element[1]);
 }
 
 /* state.get, presence and history: one read script each. */

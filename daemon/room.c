@@ -411,25 +411,9 @@ join_reply(redisReply *rr, void *arg)
 			    rr->element[1]->len);
 		else
 			buf_adds(&b, "null");
-		buf_adds(&b, ",\"members\":[");
-		e = rr->element[2];
-		for (size_t i = 0; i < e->elements; i++) {
-			if (i > 0)
-				buf_addc(&b, ',');
-			buf_add(&b, e->element[i]->str, e->element[i]->len);
-		}
-		buf_adds(&b, "],\"state\":{");
-		e = rr->element[3];
-		for (size_t i = 0; i + 1 < e->elements; i += 2) {
-			if (i > 0)
-				buf_addc(&b, ',');
-			json_add_string(&b, e->element[i]->str,
-			    e->element[i]->len);
-			buf_addc(&b, ':');
-			buf_add(&b, e->element[i + 1]->str,
-			    e->element[i + 1]->len);
-		}
-		buf_printf(&b, "},\"state_version\":%lld",
+		reply_add_array(&b, "members", rr->element[2]);
+		reply_add_state(&b, rr->element[3]);
+		buf_printf(&b, ",\"state_version\":%lld",
 		    rr->element[4]->integer);
 		if (rr->element[5]->integer >= 0)
 			buf_printf(&b, ",\"recovered\":%s",

@@ -207,6 +207,8 @@ void conn_each(void (*)(struct conn *, void *), void *);
 void request_handle(struct conn *, const char *, size_t);
 void request_run(struct conn *, const char *, size_t);
 void reply_ok_begin(struct buf *, const char *ref);
+void reply_add_array(struct buf *, const char *, struct redisReply *);
+void reply_add_state(struct buf *, struct redisReply *);
 
 /* redis_uv.c */
 struct redisAsyncContext;
