@@ -8,12 +8,8 @@
 local room, channel, maxlen = ARGV[1], ARGV[2], ARGV[3]
 local ttl = tonumber(ARGV[4])
 local conn = ARGV[7]
-if conn ~= '' and redis.call('HEXISTS', KEYS[2], conn) == 0 then
-	return {'not_member'}
-end
-if ARGV[9] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
-	return {'not_found'}
-end
+local refused = check_member(conn, ARGV[9] == '1')
+if refused then return refused end
 local ts = now_ms()
 local seq = emit(room, channel, maxlen, ts, ARGV[5], ARGV[6], ARGV[8] == '1')
 refresh_ttl_lazy(ttl, ts)
