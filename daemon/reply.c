@@ -9,15 +9,27 @@
 
 #include "roomd.h"
 
-/* Begin an ok reply: {"type":"ok","ref":R */
-static void
-reply_ok_begin(struct buf *b, const char *ref)
+/*
+ * Begin an ok reply in b: {"type":"ok","ref":R, and with room given,
+ * ,"room":ROOM. A request without a ref gets no reply: that is sent in
+ * its place at once, and -1 returned with b untouched.
+ */
+static int
+reply_begin(struct conn *c, uint64_t ticket, const char *ref,
+    const char *room, struct buf *b)
 {
-	buf_adds(b, "{\"type\":\"ok\"");
-	if (ref != NULL) {
-		buf_adds(b, ",\"ref\":");
-		buf_adds(b, ref);
+	if (ref == NULL) {
+		conn_reply(c, ticket, NULL);
+		return -1;
 	}
+	buf_init(b);
+	buf_adds(b, "{\"type\":\"ok\",\"ref\":");
+	buf_adds(b, ref);
+	if (room != NULL) {
+		buf_adds(b, ",\"room\":");
+		json_add_string(b, room, strlen(room));
+	}
+	return 0;
 }
 
 /* Close an ok reply begun in b and queue it under ticket. */
@@ -67,13 +79,8 @@ reply_ok(struct conn *c, uint64_t ticket, const char *ref)
 {
 	struct buf b;
 
-	if (ref == NULL) {
-		conn_reply(c, ticket, NULL);
-		return;
-	}
-	buf_init(&b);
-	reply_ok_begin(&b, ref);
-	reply_finish(c, ticket, &b);
+	if (reply_begin(c, ticket, ref, NULL, &b) == 0)
+		reply_finish(c, ticket, &b);
 }
 
 /*
@@ -86,12 +93,8 @@ reply_ok_fields(struct conn *c, uint64_t ticket, const char *ref,
 {
 	struct buf b;
 
-	if (ref == NULL) {
-		conn_reply(c, ticket, NULL);
+	if (reply_begin(c, ticket, ref, NULL, &b) != 0)
 		return;
-	}
-	buf_init(&b);
-	reply_ok_begin(&b, ref);
 	fields(&b, rr);
 	reply_finish(c, ticket, &b);
 }
@@ -150,14 +153,8 @@ reply_joined(struct conn *c, uint64_t ticket, const char *ref,
 	long long recovered = rr->element[JOIN_R_RECOVERED]->integer;
 	struct buf b;
 
-	if (ref == NULL) {
-		conn_reply(c, ticket, NULL);
+	if (reply_begin(c, ticket, ref, room, &b) != 0)
 		return;
-	}
-	buf_init(&b);
-	reply_ok_begin(&b, ref);
-	buf_adds(&b, ",\"room\":");
-	json_add_string(&b, room, strlen(room));
 	buf_adds(&b, ",\"seq\":");
 	if (seq->type == REDIS_REPLY_STRING)
 		json_add_string(&b, seq->str, seq->len);
@@ -180,15 +177,8 @@ reply_left(struct conn *c, uint64_t ticket, const char *ref,
 {
 	struct buf b;
 
-	if (ref == NULL) {
-		conn_reply(c, ticket, NULL);
-		return;
-	}
-	buf_init(&b);
-	reply_ok_begin(&b, ref);
-	buf_adds(&b, ",\"room\":");
-	json_add_string(&b, room, strlen(room));
-	reply_finish(c, ticket, &b);
+	if (reply_begin(c, ticket, ref, room, &b) == 0)
+		reply_finish(c, ticket, &b);
 }
 
 /* publish: the append script's seq. */

@@ -10,6 +10,24 @@
 
 #define KEY_MAX 128
 
+/*
+ * The JSON text of a field's value (it, never NULL) for the caller to
+ * free, checked against --max-frame; NULL after replying too_large.
+ */
+static char *
+req_json_value(struct req *r, cJSON *it, const char *name)
+{
+	char *json = cJSON_PrintUnformatted(it);
+
+	if (strlen(json) > cfg.max_frame) {
+		req_error(r, ERR_TOO_LARGE, "field '%s' is over %llu bytes",
+		    name, (unsigned long long)cfg.max_frame);
+		free(json);
+		return NULL;
+	}
+	return json;
+}
+
 static void
 req_publish(struct req *r)
 {
@@ -29,16 +47,9 @@ req_publish(struct req *r)
 		return;
 	}
 	data = cJSON_GetObjectItemCaseSensitive(r->root, "data");
-	if (data != NULL) {
-		data_json = cJSON_PrintUnformatted(data);
-		if (strlen(data_json) > cfg.max_frame) {
-			req_error(r, ERR_TOO_LARGE,
-			    "field 'data' is over %llu bytes",
-			    (unsigned long long)cfg.max_frame);
-			free(data_json);
-			return;
-		}
-	}
+	if (data != NULL && (data_json = req_json_value(r, data,
+	    "data")) == NULL)
+		return;
 	if (req_need_member(r, &who) < 0) {
 		free(data_json);
 		return;
@@ -99,13 +110,8 @@ req_state_set(struct req *r)
 	if ((rc = req_field_int(r, r->root, "if_version", 0, INT64_MAX / 2,
 	    &v)) < 0)
 		return;
-	value_json = cJSON_PrintUnformatted(value);
-	if (strlen(value_json) > cfg.max_frame) {
-		req_error(r, ERR_TOO_LARGE, "field 'value' is over %llu bytes",
-		    (unsigned long long)cfg.max_frame);
-		free(value_json);
+	if ((value_json = req_json_value(r, value, "value")) == NULL)
 		return;
-	}
 	if (req_need_member(r, &who) < 0) {
 		free(value_json);
 		return;

@@ -1,6 +1,14 @@
 /*
  * roomd.h: the daemon's shared structures and the prototypes of its modules,
- * grouped by file.
+ * grouped by file: the one header every daemon file includes.
+ *
+ * The data path, top down: server.c (libwebsockets) -> conn.c (a client)
+ * -> request.c and req-*.c (a request) -> join.c (join, leave) -> room.c
+ * (local rooms, memberships) -> store.c (hiredis) -> shared/lua. Frames
+ * come back store.c -> fanout.c -> conn.c; recover.c repairs after an
+ * outage. store.c hands its events back through struct store_events,
+ * wired in main.c; defer.c runs held-back requests through a function
+ * main.c gives it; reply.c builds every reply.
  *
  * Ownership in one paragraph: a struct conn is created when a WebSocket
  * opens and freed when it has closed AND no Redis request of its is in

@@ -16,6 +16,9 @@
 
 #include "roomd.h"
 
+/* A pub/sub push: kind ("message", "subscribe", ...), channel, payload. */
+enum { PUBSUB_KIND, PUBSUB_CHANNEL, PUBSUB_MESSAGE };
+
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
@@ -389,21 +392,21 @@ store_command(store_cb cb, void *arg, int argc, const char **argv,
 static void
 sub_message(redisAsyncContext *ac, void *r, void *priv)
 {
-	redisReply *rr = r, *kind, *ch;
+	redisReply *rr = r, *kind, *ch, *msg;
 
 	(void)ac;
 	(void)priv;
 	if (rr == NULL || rr->type != REDIS_REPLY_ARRAY || rr->elements < 3)
 		return;
-	kind = rr->element[0];
-	ch = rr->element[1];
+	kind = rr->element[PUBSUB_KIND];
+	ch = rr->element[PUBSUB_CHANNEL];
+	msg = rr->element[PUBSUB_MESSAGE];
 	if (kind->type != REDIS_REPLY_STRING || ch->type != REDIS_REPLY_STRING)
 		return;
 	if (strcmp(kind->str, "message") == 0) {
-		if (rr->element[2]->type != REDIS_REPLY_STRING)
+		if (msg->type != REDIS_REPLY_STRING)
 			return;
-		events->message(ch->str, ch->len, rr->element[2]->str,
-		    rr->element[2]->len);
+		events->message(ch->str, ch->len, msg->str, msg->len);
 	} else if (strcmp(kind->str, "subscribe") == 0) {
 		if (strcmp(ch->str, ctl_channel) == 0 && ac == sub_ac) {
 			/* The subscription connection answers. */

@@ -170,6 +170,29 @@ sa_channel(struct script_args *sa, const char *prefix, const char *room)
 	sa_own_from(sa, off);
 }
 
+/*
+ * Begin a room script's call: its first nkeys room keys, then the room
+ * id as its first argument.
+ */
+static void
+sa_begin_room(struct script_args *sa, enum script_id id, const char *prefix,
+    const char *room, int nkeys)
+{
+	sa_begin(sa, id);
+	sa_room_keys(sa, prefix, room, nkeys);
+	sa_str(sa, room);
+}
+
+/* What every frame-writing call passes next: channel, maxlen, ttl. */
+static void
+sa_frame_args(struct script_args *sa, const char *prefix, const char *room,
+    uint64_t maxlen, uint64_t ttl)
+{
+	sa_channel(sa, prefix, room);
+	sa_uint(sa, maxlen);
+	sa_uint(sa, ttl);
+}
+
 /* b no longer moves: point the owned arguments into it. */
 static void
 sa_end(struct script_args *sa)
@@ -189,14 +212,10 @@ script_args_free(struct script_args *sa)
 void
 script_join_args(struct script_args *sa, const struct script_join *j)
 {
-	sa_begin(sa, SCRIPT_JOIN);
-	sa_room_keys(sa, j->prefix, j->room, 6);
-	sa_str(sa, j->room);
+	sa_begin_room(sa, SCRIPT_JOIN, j->prefix, j->room, 6);
 	sa_str(sa, j->conn);
 	sa_str(sa, j->member);
-	sa_channel(sa, j->prefix, j->room);
-	sa_uint(sa, j->maxlen);
-	sa_uint(sa, j->ttl);
+	sa_frame_args(sa, j->prefix, j->room, j->maxlen, j->ttl);
 	sa_str(sa, j->since);
 	sa_str(sa, j->title);
 	sa_str(sa, j->topic);
@@ -213,13 +232,9 @@ script_leave_args(struct script_args *sa, const struct script_leave *l)
 {
 	size_t off;
 
-	sa_begin(sa, SCRIPT_LEAVE);
-	sa_room_keys(sa, l->prefix, l->room, 6);
-	sa_str(sa, l->room);
+	sa_begin_room(sa, SCRIPT_LEAVE, l->prefix, l->room, 6);
 	sa_str(sa, l->conn);
-	sa_channel(sa, l->prefix, l->room);
-	sa_uint(sa, l->maxlen);
-	sa_uint(sa, l->ttl);
+	sa_frame_args(sa, l->prefix, l->room, l->maxlen, l->ttl);
 	sa_uint(sa, l->empty_ttl);
 	sa_str(sa, l->reason);
 	if (l->ctl_message != NULL) {
@@ -234,12 +249,8 @@ script_leave_args(struct script_args *sa, const struct script_leave *l)
 void
 script_append_args(struct script_args *sa, const struct script_append *a)
 {
-	sa_begin(sa, SCRIPT_APPEND);
-	sa_room_keys(sa, a->prefix, a->room, 4);
-	sa_str(sa, a->room);
-	sa_channel(sa, a->prefix, a->room);
-	sa_uint(sa, a->maxlen);
-	sa_uint(sa, a->ttl);
+	sa_begin_room(sa, SCRIPT_APPEND, a->prefix, a->room, 4);
+	sa_frame_args(sa, a->prefix, a->room, a->maxlen, a->ttl);
 	sa_str(sa, a->type);
 	sa_str(sa, a->body);
 	sa_str(sa, a->conn);
@@ -254,12 +265,8 @@ script_state_set_args(struct script_args *sa,
 {
 	size_t off;
 
-	sa_begin(sa, SCRIPT_STATE_SET);
-	sa_room_keys(sa, s->prefix, s->room, 4);
-	sa_str(sa, s->room);
-	sa_channel(sa, s->prefix, s->room);
-	sa_uint(sa, s->maxlen);
-	sa_uint(sa, s->ttl);
+	sa_begin_room(sa, SCRIPT_STATE_SET, s->prefix, s->room, 4);
+	sa_frame_args(sa, s->prefix, s->room, s->maxlen, s->ttl);
 	sa_str(sa, s->conn);
 	sa_str(sa, s->key);
 	off = sa->b.len;
@@ -312,9 +319,7 @@ script_restore_args(struct script_args *sa, const struct script_restore *r)
 		[JOIN_D_CREATED_AT] = "0",
 	};
 
-	sa_begin(sa, SCRIPT_RESTORE);
-	sa_room_keys(sa, r->prefix, r->room, 6);
-	sa_str(sa, r->room);
+	sa_begin_room(sa, SCRIPT_RESTORE, r->prefix, r->room, 6);
 	sa_str(sa, r->conn);
 	sa_str(sa, r->member);
 	sa_uint(sa, r->ttl);

@@ -5,6 +5,8 @@
 -- with leading commas), conn that must be a member ('' for none),
 -- '1' when the sender asked for echo=false, '1' when the room must exist.
 -- Returns {'ok', seq} or {'not_member'} or {'not_found'}.
+-- In C: struct script_append and its reply indices (shared/scripts.h); an argument
+-- added here is added there, in the same order.
 local room, channel, maxlen = ARGV[1], ARGV[2], ARGV[3]
 local ttl = tonumber(ARGV[4])
 local conn = ARGV[7]

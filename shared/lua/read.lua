@@ -8,6 +8,8 @@
 --   state: {'ok', flat state hash, state_version}
 --   presence: {'ok', member JSONs}
 --   history: {'ok', frames oldest first}
+-- In C: struct script_read and its reply indices (shared/scripts.h); an argument
+-- added here is added there, in the same order.
 local what, conn, since = ARGV[1], ARGV[2], ARGV[3]
 local limit = tonumber(ARGV[4])
 local refused = check_member(conn, conn == '')
