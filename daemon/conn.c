@@ -23,7 +23,8 @@ static struct dict conns;
 static uint64_t conn_counter;
 static char conn_tag[8];
 static unsigned char scratch[LWS_PRE + COALESCE_MAX];
-static struct conn *flush_list;	/* each holds a reference */
+static SLIST_HEAD(, conn) flush_list =	/* each holds a reference */
+    SLIST_HEAD_INITIALIZER(flush_list);
 
 /*
  * Connection ids are unique across nodes and restarts: a random tag drawn
@@ -376,8 +377,7 @@ conn_want_write(struct conn *c)
 		return;
 	c->flushing = 1;
 	conn_ref(c);
-	c->flush_next = flush_list;
-	flush_list = c;
+	SLIST_INSERT_HEAD(&flush_list, c, flush_entry);
 }
 
 /*
@@ -389,11 +389,12 @@ conn_want_write(struct conn *c)
 void
 conn_flush_all(void)
 {
-	struct conn *list = flush_list, *c;
+	SLIST_HEAD(, conn) list = { SLIST_FIRST(&flush_list) };
+	struct conn *c;
 
-	flush_list = NULL;
-	while ((c = list) != NULL) {
-		list = c->flush_next;
+	SLIST_INIT(&flush_list);
+	while ((c = SLIST_FIRST(&list)) != NULL) {
+		SLIST_REMOVE_HEAD(&list, flush_entry);
 		c->flushing = 0;
 		if (c->wsi != NULL) {
 			if (c->closing || lws_partial_buffered(c->wsi) ||

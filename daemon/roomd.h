@@ -125,7 +125,7 @@ struct conn {
 
 	int closing;		/* close frame queued: hang up after it */
 	int flushing;		/* on the flush list (holds a reference) */
-	struct conn *flush_next;
+	SLIST_ENTRY(conn) flush_entry;
 	uint64_t rx_ms;		/* mono_ms() of the last frame received */
 	int pinged;		/* a keepalive ping is out */
 };
