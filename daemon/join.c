@@ -103,9 +103,7 @@ leave_send(struct leave *l)
 		.empty_ttl = cfg.empty_ttl,
 		.reason = l->reason,
 	});
-	if (store_script(&sa, leave_sent, l) != 0)
-		leave_sent(NULL, l);
-	script_args_free(&sa);
+	store_run(&sa, leave_sent, l);
 }
 
 /* Send the leave script; cb (may be NULL) gets the reply. */
@@ -250,9 +248,7 @@ join_send(struct room_op *op)
 		.visibility = op->visibility,
 		.max_members = op->max_members,
 	});
-	if (store_script(&sa, join_done, op) != 0)
-		join_done(NULL, op);
-	script_args_free(&sa);
+	store_run(&sa, join_done, op);
 }
 
 /*

@@ -164,8 +164,7 @@ node_gc(const char *restarted)
 		.sweep = 0,
 		.restarted = restarted,
 	});
-	store_script(&sa, gc_reply, NULL);
-	script_args_free(&sa);
+	store_run(&sa, gc_reply, NULL);
 }
 
 /*

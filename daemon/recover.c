@@ -36,8 +36,7 @@ recover_restore_one(struct local_room *lr, void *arg)
 		r.conn = m->conn->id;
 		r.member = m->member;
 		script_restore_args(&sa, &r);
-		store_script(&sa, NULL, NULL);
-		script_args_free(&sa);
+		store_run(&sa, NULL, NULL);
 	}
 }
 
@@ -159,7 +158,5 @@ recover_catch_up(struct local_room *lr)
 	});
 	cu = xmalloc(sizeof *cu);
 	snprintf(cu->room, sizeof cu->room, "%s", lr->id);
-	if (store_script(&sa, catchup_done, cu) != 0)
-		catchup_done(NULL, cu);
-	script_args_free(&sa);
+	store_run(&sa, catchup_done, cu);
 }

@@ -270,9 +270,7 @@ req_script(struct req *r, struct script_args *sa, reply_fields_fn fields)
 	if (r->room != NULL)
 		snprintf(p->room, sizeof p->room, "%s", r->room);
 	p->fields = fields;
-	if (store_script(sa, pending_reply, p) != 0)
-		pending_reply(NULL, p);
-	script_args_free(sa);
+	store_run(sa, pending_reply, p);
 }
 
 /*

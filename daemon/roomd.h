@@ -344,7 +344,7 @@ typedef void (*store_cb)(struct redisReply *, void *);
 int store_start(const struct store_events *, const char *ctl_channel);
 void store_stop(void);
 int store_ready(void);
-int store_script(const struct script_args *, store_cb, void *);
+void store_run(struct script_args *, store_cb, void *);
 int store_command(store_cb, void *, int, const char **, const size_t *);
 void store_subscribe(const char *, size_t);
 void store_unsubscribe(const char *, size_t);

@@ -303,7 +303,7 @@ script_reply(redisAsyncContext *ac, void *r, void *priv)
  * is lost before it comes. Returns -1, without calling cb, when Redis is
  * not connected.
  */
-int
+static int
 store_script(const struct script_args *sa, store_cb cb, void *arg)
 {
 	struct script_call *sc;
@@ -347,6 +347,19 @@ store_script(const struct script_args *sa, store_cb cb, void *arg)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Send the script call sa and free it. cb (may be NULL) gets the reply;
+ * NULL when the connection is lost before it comes, or at once, from
+ * within this call, when Redis is not connected.
+ */
+void
+store_run(struct script_args *sa, store_cb cb, void *arg)
+{
+	if (store_script(sa, cb, arg) != 0 && cb != NULL)
+		cb(NULL, arg);
+	script_args_free(sa);
 }
 
 struct command_call {
