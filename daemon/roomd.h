@@ -345,7 +345,7 @@ int store_start(const struct store_events *, const char *ctl_channel);
 void store_stop(void);
 int store_ready(void);
 void store_run(struct script_args *, store_cb, void *);
-int store_command(store_cb, void *, int, const char **, const size_t *);
+void store_commandl(const char *, ...) __attribute__((sentinel));
 void store_subscribe(const char *, size_t);
 void store_unsubscribe(const char *, size_t);
 double store_rtt_ms(void);

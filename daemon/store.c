@@ -9,6 +9,7 @@
  * All commands go down one connection, so Redis runs them in the order
  * they were sent: that is what keeps one client's requests in order.
  */
+#include <stdarg.h>
 #include <string.h>
 
 #include <hiredis/async.h>
@@ -19,6 +20,7 @@
 /* A pub/sub push: kind ("message", "subscribe", ...), channel, payload. */
 enum { PUBSUB_KIND, PUBSUB_CHANNEL, PUBSUB_MESSAGE };
 
+#define STORE_ARGS_MAX 32	/* for store_commandl */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
@@ -379,7 +381,7 @@ command_reply(redisAsyncContext *ac, void *r, void *priv)
 }
 
 /* Send any command; cb may be NULL. Returns -1 when not connected. */
-int
+static int
 store_command(store_cb cb, void *arg, int argc, const char **argv,
     const size_t *lens)
 {
@@ -396,6 +398,30 @@ store_command(store_cb cb, void *arg, int argc, const char **argv,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Send a command given as NUL-terminated strings, the list ending with
+ * NULL, without waiting for its reply; dropped when not connected.
+ */
+void
+store_commandl(const char *cmd, ...)
+{
+	const char *argv[STORE_ARGS_MAX];
+	size_t lens[STORE_ARGS_MAX];
+	const char *s;
+	va_list ap;
+	int argc = 0;
+
+	va_start(ap, cmd);
+	for (s = cmd; s != NULL; s = va_arg(ap, const char *)) {
+		if (argc == STORE_ARGS_MAX)
+			fatalx("store_commandl: too many arguments");
+		argv[argc] = s;
+		lens[argc++] = strlen(s);
+	}
+	va_end(ap);
+	store_command(NULL, NULL, argc, argv, lens);
 }
 
 /*
