@@ -116,6 +116,9 @@ sim_timer_fired(uv_timer_t *t)
 {
 	struct sim_client *c = t->data;
 	const struct sim_step *st = &c->steps[c->pc];
+	const char *what;
+	uint64_t ms;
+	int frames = 1;
 	char d[32];
 
 	switch (c->wait) {
@@ -125,32 +128,36 @@ sim_timer_fired(uv_timer_t *t)
 			ws_client_pause(&c->ws, 0);
 		}
 		sim_client_resume(c, 1);
-		break;
+		return;
 	case SIM_WAIT_CONNECT:
-		sim_duration_format(d, sizeof d, SIM_CONNECT_MS);
-		sim_fail(c->sim, c, 0, "no upgrade within %s", d);
+		what = "no upgrade within";
+		ms = SIM_CONNECT_MS;
+		frames = 0;
 		break;
 	case SIM_WAIT_JOIN:
-		sim_duration_format(d, sizeof d, SIM_JOIN_MS);
-		sim_fail(c->sim, c, 1, "no reply within %s", d);
+		what = "no reply within";
+		ms = SIM_JOIN_MS;
 		break;
 	case SIM_WAIT_POLL:
 		if (mono_ms() < c->deadline) {
 			sim_poll_round(c, st);
-			break;
+			return;
 		}
 		/* FALLTHROUGH */
 	case SIM_WAIT_EXPECT:
-		sim_duration_format(d, sizeof d, st->ms);
-		sim_fail(c->sim, c, 1, "timed out after %s", d);
+		what = "timed out after";
+		ms = st->ms;
 		break;
 	case SIM_WAIT_DISCONNECT:
-		sim_duration_format(d, sizeof d, SIM_DISCONNECT_MS);
-		sim_fail(c->sim, c, 0, "not closed within %s", d);
+		what = "not closed within";
+		ms = SIM_DISCONNECT_MS;
+		frames = 0;
 		break;
 	default:
-		break;
+		return;
 	}
+	sim_duration_format(d, sizeof d, ms);
+	sim_fail(c->sim, c, frames, "%s %s", what, d);
 }
 
 /* Open the WebSocket with token; implicit: as no step of the script. */
