@@ -231,7 +231,7 @@ void ws_client_close(struct ws_client *, int, const char *);
 void ws_client_abort(struct ws_client *, const char *);
 void ws_client_pause(struct ws_client *, int);
 int ws_client_http_status(const struct ws_client *);
-int ws_client_limit_hit(const struct ws_client *);
+const char *ws_client_limit_hit(const struct ws_client *);
 
 /* What `roomctl sim` was asked to do (cmd-sim.c fills it). */
 struct sim_opts {

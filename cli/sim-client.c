@@ -83,6 +83,15 @@ sim_client_resume(struct sim_client *c, int advance)
 
 static void sim_timer_fired(uv_timer_t *);
 
+/* A send failed: the connection is gone, or the server stopped reading. */
+static void
+sim_fail_send(struct sim_client *c)
+{
+	const char *why = ws_client_limit_hit(&c->ws);
+
+	sim_fail(c->sim, c, 0, "%s", why != NULL ? why : "not connected");
+}
+
 /* Wait for something, at most ms. */
 static void
 sim_wait(struct sim_client *c, enum sim_wait wait, uint64_t ms)
@@ -101,10 +110,12 @@ sim_poll_round(struct sim_client *c, const struct sim_step *st)
 	uint64_t now = mono_ms(), ms = st->every_ms;
 
 	if (sim_send_poll(c, st) != 0) {
-		sim_fail(c->sim, c, 0, "not connected");
+		sim_fail_send(c);
 		return -1;
 	}
-	if (c->deadline - now < ms)
+	if (c->deadline <= now)
+		ms = 0;
+	else if (c->deadline - now < ms)
 		ms = c->deadline - now;
 	sim_wait(c, SIM_WAIT_POLL, ms);
 	return 0;
@@ -174,7 +185,7 @@ static int
 sim_client_send(struct sim_client *c, int opcode, const char *text)
 {
 	if (sim_send(c, opcode, text, strlen(text)) != 0) {
-		sim_fail(c->sim, c, 0, "not connected");
+		sim_fail_send(c);
 		return -1;
 	}
 	return 1;
@@ -222,7 +233,7 @@ sim_client_exec(struct sim_client *c, const struct sim_step *st)
 		return 0;
 	case SIM_JOIN:
 		if (sim_send_request(c, st) != 0) {
-			sim_fail(sim, c, 0, "not connected");
+			sim_fail_send(c);
 			return -1;
 		}
 		c->wait_ref = c->ref;
@@ -232,7 +243,7 @@ sim_client_exec(struct sim_client *c, const struct sim_step *st)
 	case SIM_PUBLISH:
 	case SIM_STATE:
 		if (sim_send_request(c, st) != 0) {
-			sim_fail(sim, c, 0, "not connected");
+			sim_fail_send(c);
 			return -1;
 		}
 		return 1;
@@ -474,7 +485,7 @@ sim_on_close(struct ws_client *ws, int code, const char *reason)
 	if (c->sim->stopping)
 		return;
 	status = ws_client_http_status(ws);
-	if (ws_client_limit_hit(ws)) {
+	if (ws_client_limit_hit(ws) != NULL) {
 		sim_fail(c->sim, c, 0, "%s", reason);
 		return;
 	}

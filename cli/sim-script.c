@@ -332,7 +332,8 @@ sim_parse_expect(struct sim_step *st, const char *kw, char *s, char **why)
 			ms = &st->every_ms;
 		if (ms != NULL) {
 			if ((d = sim_word(&s)) == NULL ||
-			    parse_duration_ms(d, ms) != 0 || *ms == 0) {
+			    parse_duration_ms(d, ms) != 0 ||
+			    (ms == &st->every_ms && *ms == 0)) {
 				xasprintf(why, "%s: %s needs a duration "
 				    "(250ms, 2s, 1.5s, 1m)", kw, arg);
 				return -1;

@@ -125,11 +125,11 @@ ws_client_http_status(const struct ws_client *ws)
 	return ws->http_status;
 }
 
-/* Whether the connection ended because the server stopped reading. */
-int
+/* Why the connection ended when the server stopped reading, or NULL. */
+const char *
 ws_client_limit_hit(const struct ws_client *ws)
 {
-	return ws->limit_hit;
+	return ws->limit_hit ? ws->reason : NULL;
 }
 
 /* Both handles are closed: the client is idle again, tell the caller. */

@@ -144,6 +144,9 @@ test_steps(void **state)
 	assert_int_equal(compile1("expect ok", &st, &cause), 0);
 	assert_int_equal(st->ms, SIM_EXPECT_MS);
 	sim_steps_free(st, 1);
+	assert_int_equal(compile1("expect ok within 0s", &st, &cause), 0);
+	assert_int_equal(st->ms, 0);
+	sim_steps_free(st, 1);
 
 	assert_int_equal(compile1("poll {\"type\":\"ping\",\"ref\":1} until "
 	    "ok code!=x within 2s every 250ms", &st, &cause), 0);
