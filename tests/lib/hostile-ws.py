@@ -6,6 +6,7 @@
 # Stdlib only; exits when the client goes away, or after 60 s.
 import base64
 import hashlib
+import os
 import signal
 import socket
 import sys
@@ -33,7 +34,6 @@ def main():
     ls.listen(1)
     with open(portfile + ".tmp", "w") as f:
         f.write("%d\n" % ls.getsockname()[1])
-    import os
     os.rename(portfile + ".tmp", portfile)
 
     s, _ = ls.accept()
