@@ -38,6 +38,12 @@ main(int argc, char **argv)
 	struct cmd_ctx ctx;
 	int ch;
 
+	/*
+	 * Whatever shared/ code reports on roomctl's behalf (fatalx, running
+	 * out of memory) comes out as "roomctl: what went wrong" (CLI.md).
+	 */
+	log_init("roomctl", LOG_LEVEL_INFO, LOG_FORMAT_CLI);
+
 	/* A peer that hangs up must be an EPIPE from write, not a death. */
 	signal(SIGPIPE, SIG_IGN);
 
