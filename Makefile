@@ -4,8 +4,11 @@
 #   make run        install missing packages, start a local Redis, run roomd
 #   make test       install missing packages, run every test
 #   make bench      benchmark two nodes (see README)
+#   make fuzz       run every libFuzzer harness in tests/fuzz for FUZZ_SECS
+#                   seconds each (60); `make test` runs each for a few
 #   make install    install binaries, man pages, completions and the systemd
 #                   unit under $(DESTDIR)$(PREFIX) (/usr/local); uninstall too
+#                   seconds (FUZZ_TEST_SECS, 3)
 #   SANITIZE=1      build with ASan and UBSan (objects in build/san/)
 #   V=1             show the commands
 
@@ -25,10 +28,34 @@ PKGS := libwebsockets hiredis libuv libcjson libcrypto
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+FUZZ_CC ?= clang
+FUZZ_SECS ?= 60
+FUZZ_TEST_SECS ?= 3
 
-ifeq ($(SANITIZE),1)
+# A missing package is an error naming it, except for the targets that
+# install packages or need none (`make test` runs mk/deps.sh first).
+NOPKG_GOALS := deps test run bench fuzz clean format uninstall
+ifneq ($(filter-out $(NOPKG_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifeq ($(shell command -v pkg-config),)
+$(error pkg-config is not installed: run `make deps` (mk/deps.sh))
+endif
+PKG_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell \
+	pkg-config --exists $(p) && echo y),,$(p))))
+ifneq ($(PKG_MISSING),)
+$(error pkg-config cannot find $(PKG_MISSING): run `make deps` (mk/deps.sh))
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+endif
+
+# FUZZ_BUILD=1 is the sub-make of `make fuzz-build`: the same objects, by
+# the same rule, built with clang's fuzzer instrumentation in build/fuzz/.
+ifeq ($(FUZZ_BUILD),1)
+override CC := $(FUZZ_CC)
+OBJ := build/fuzz/obj
+SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+else ifeq ($(SANITIZE),1)
 OBJ := build/san
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -37,7 +64,7 @@ OBJ := build/obj
 SAN :=
 endif
 
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -MMD -MP $(WARN) -Ishared -I$(OBJ)/gen \
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -MMD -MP $(WARN) -Ishared \
 	$(PKG_CFLAGS) $(SAN) $(CFLAGS) $(CPPFLAGS)
 ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 
@@ -53,11 +80,16 @@ CLI_SRC := $(wildcard cli/*.c)
 LUA_SRC := $(sort $(wildcard shared/lua/*.lua))
 WWW_SRC := $(sort $(wildcard daemon/www/*))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-SHARED_OBJ := $(SHARED_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/lua.o
-DAEMON_OBJ := $(DAEMON_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/www.o
+# Generated sources live in build/gen/ and compile by the same rule as the
+# rest, into $(OBJ)/build/gen/.
+GEN := build/gen
+SHARED_OBJ := $(SHARED_SRC:%.c=$(OBJ)/%.o) $(OBJ)/$(GEN)/lua.o
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(OBJ)/%.o) $(OBJ)/$(GEN)/www.o
 CLI_OBJ := $(CLI_SRC:%.c=$(OBJ)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # Unit tests link the daemon's pure modules too (config parsing, frames).
 DAEMON_PURE_OBJ := $(OBJ)/daemon/config.o $(OBJ)/daemon/config-opts.o \
 	$(OBJ)/daemon/frame.o
@@ -65,7 +97,8 @@ DAEMON_PURE_OBJ := $(OBJ)/daemon/config.o $(OBJ)/daemon/config-opts.o \
 # The flags stamp makes a SANITIZE switch relink the binaries.
 FLAGS_STAMP := build/.flags-$(if $(SANITIZE),san,plain)
 
-.PHONY: all run test unit bench deps clean install uninstall format
+.PHONY: all run test unit bench deps clean install uninstall format fuzz \
+	fuzz-build
 all: build/roomd build/roomctl
 
 build/.flags-%:
@@ -85,30 +118,39 @@ $(OBJ)/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Lua scripts are kept as readable .lua files and compiled in as strings.
-$(OBJ)/gen/lua.c: $(LUA_SRC) mk/lua2c.sh
+$(GEN)/lua.c: $(LUA_SRC) mk/lua2c.sh
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
 	$(Q)sh mk/lua2c.sh $(LUA_SRC) > $@.tmp && mv $@.tmp $@
 
 # The browser page ships inside roomd.
-$(OBJ)/gen/www.c: $(WWW_SRC) mk/embed.sh
+$(GEN)/www.c: $(WWW_SRC) mk/embed.sh
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
 	$(Q)sh mk/embed.sh $(WWW_SRC) > $@.tmp && mv $@.tmp $@
-
-$(OBJ)/gen/www.o: $(OBJ)/gen/www.c
-	@echo "  CC      $<"
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
-
-$(OBJ)/gen/lua.o: $(OBJ)/gen/lua.c
-	@echo "  CC      $<"
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 build/tests/%: tests/unit/%.c $(SHARED_OBJ) $(DAEMON_PURE_OBJ) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Idaemon -o $@ $< \
 		$(SHARED_OBJ) $(DAEMON_PURE_OBJ) $(PKG_LIBS) -lcmocka
+
+# A fuzz harness is tests/fuzz/fuzz_NAME.c plus a seed corpus in
+# tests/fuzz/corpus/NAME/ (tests/fuzz/README); it links what unit tests do.
+build/fuzz/%: tests/fuzz/%.c $(SHARED_OBJ) $(DAEMON_PURE_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(ALL_LDFLAGS) -Idaemon \
+		-o $@ $< $(SHARED_OBJ) $(DAEMON_PURE_OBJ) $(PKG_LIBS)
+
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory FUZZ_BUILD=1 fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)bash tests/fuzz/run --secs $(FUZZ_SECS)
 
 unit: $(UNIT_BIN)
 
@@ -120,8 +162,8 @@ run: deps
 	$(Q)sh mk/run.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all unit
-	$(Q)bash tests/run
+	$(Q)$(MAKE) --no-print-directory all unit fuzz-build
+	$(Q)FUZZ_TEST_SECS=$(FUZZ_TEST_SECS) bash tests/run
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -146,4 +188,5 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(shell find build/obj build/san -name '*.d' 2>/dev/null)
+# Header dependencies of every object, unit test and fuzz harness.
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -426,6 +426,9 @@ load_file(struct loader *ld, const char *path, char **cause)
 	return rc;
 }
 
+/* Longest secret file read; HMAC keys are a few dozen bytes. */
+#define SECRET_FILE_MAX 65536
+
 /*
  * Read a secret file into *out, without its trailing newlines (editors add
  * one, and a newline in an HMAC key would be invisible and wrong).
@@ -445,8 +448,17 @@ read_secret(const char *path, const char *where, char **out, char **cause)
 		return -1;
 	}
 	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
 		buf_add(&b, chunk, n);
+		/* A device such as /dev/zero would fill memory. */
+		if (b.len > SECRET_FILE_MAX) {
+			xasprintf(cause, "%s: secret file '%s' is over %d bytes",
+			    where, path, SECRET_FILE_MAX);
+			fclose(f);
+			buf_free(&b);
+			return -1;
+		}
+	}
 	if (ferror(f)) {
 		xasprintf(cause, "%s: cannot read secret file '%s': %s", where,
 		    path, strerror(errno));
