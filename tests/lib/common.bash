@@ -318,6 +318,17 @@ wait_for() {
 	return 1
 }
 
+# assert_between VALUE LO HI [WHAT]: fail the test unless VALUE is an integer
+# from LO to HI, printing it. For TTLs, counts and sizes: `[ a ] && [ b ]`
+# cannot fail a bats test when it is not the test's last line, since set -e
+# ignores the first command of an && list.
+assert_between() {
+	local v=$1 lo=$2 hi=$3 what=${4:-value}
+	[[ "$v" =~ ^-?[0-9]+$ ]] || fail "$what: '$v' is not an integer"
+	{ [ "$v" -ge "$lo" ] && [ "$v" -le "$hi" ]; } ||
+	    fail "$what: $v is not from $lo to $hi"
+}
+
 # members_are ROOM N: the room's members hash holds N entries.
 members_are() {
 	[ "$(redis_cli hlen "roomd:room:{$1}:members")" = "$2" ]
