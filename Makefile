@@ -34,7 +34,7 @@ FUZZ_TEST_SECS ?= 3
 
 # A missing package is an error naming it, except for the targets that
 # install packages or need none (`make test` runs mk/deps.sh first).
-NOPKG_GOALS := deps test run bench fuzz clean format uninstall
+NOPKG_GOALS := deps test run bench fuzz clean uninstall
 ifneq ($(filter-out $(NOPKG_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifeq ($(shell command -v pkg-config),)
 $(error pkg-config is not installed: run `make deps` (mk/deps.sh))
@@ -97,8 +97,8 @@ DAEMON_PURE_OBJ := $(OBJ)/daemon/config.o $(OBJ)/daemon/config-opts.o \
 # The flags stamp makes a SANITIZE switch relink the binaries.
 FLAGS_STAMP := build/.flags-$(if $(SANITIZE),san,plain)
 
-.PHONY: all run test unit bench deps clean install uninstall format fuzz \
-	fuzz-build
+.PHONY: all run test unit bench deps clean install uninstall fuzz fuzz-build \
+	fuzz-bins
 all: build/roomd build/roomctl
 
 build/.flags-%:
@@ -169,9 +169,9 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/bench/run
 
-format:
-	clang-format -i $(SHARED_SRC) $(DAEMON_SRC) $(CLI_SRC) shared/*.h \
-		daemon/*.h cli/*.h
+# No `make format`: clang-format cannot keep this code's layout (tabs
+# before trailing comments, 4-column continuations of strings and calls),
+# so it would rewrite most files. STYLE.md describes the style.
 
 # Every path under $(DESTDIR); mk/install.sh holds the one list of files.
 INSTALL_ENV := DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' BINDIR='$(BINDIR)' \
