@@ -6,9 +6,9 @@
 #   make bench      benchmark two nodes (see README)
 #   make fuzz       run every libFuzzer harness in tests/fuzz for FUZZ_SECS
 #                   seconds each (60); `make test` runs each for a few
+#                   seconds (FUZZ_TEST_SECS, 3)
 #   make install    install binaries, man pages, completions and the systemd
 #                   unit under $(DESTDIR)$(PREFIX) (/usr/local); uninstall too
-#                   seconds (FUZZ_TEST_SECS, 3)
 #   SANITIZE=1      build with ASan and UBSan (objects in build/san/)
 #   V=1             show the commands
 
@@ -137,11 +137,14 @@ build/tests/%: tests/unit/%.c $(SHARED_OBJ) $(DAEMON_PURE_OBJ) $(FLAGS_STAMP)
 
 # A fuzz harness is tests/fuzz/fuzz_NAME.c plus a seed corpus in
 # tests/fuzz/corpus/NAME/ (tests/fuzz/README); it links what unit tests do.
+# Only the FUZZ_BUILD sub-make has clang objects to link it with.
+ifeq ($(FUZZ_BUILD),1)
 build/fuzz/%: tests/fuzz/%.c $(SHARED_OBJ) $(DAEMON_PURE_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(ALL_LDFLAGS) -Idaemon \
 		-o $@ $< $(SHARED_OBJ) $(DAEMON_PURE_OBJ) $(PKG_LIBS)
+endif
 
 fuzz-build:
 	$(Q)$(MAKE) --no-print-directory FUZZ_BUILD=1 fuzz-bins
