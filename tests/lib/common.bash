@@ -349,7 +349,12 @@ tx_frames() {
 # tx_jq FILE CLIENT FILTER: run FILTER (jq -s) over the client's received
 # frames as one array. The filter may use seqv (a seq as [ms, n]).
 tx_jq() {
-	tx_frames "$1" "$2" in | jq -s -c "$JQ_DEFS $3"
+	local frames
+	# Not a pipeline: a missing or broken transcript would otherwise look
+	# like a client that received nothing, and `length == 0` would pass.
+	frames=$(tx_frames "$1" "$2" in) ||
+	    { echo "tx_jq: cannot read transcript '$1'"; return 1; }
+	jq -s -c "$JQ_DEFS $3" <<<"$frames"
 }
 JQ_DEFS='def seqv: split("-") | map(tonumber);'
 
@@ -392,11 +397,15 @@ room_events() {
 	room_frames "$1" | jq -c 'select(.type == "event") | .event'
 }
 
-# check_seqs FILE: FILE holds a JSON array of seqs or of frames; fail unless
-# their seqs strictly increase.
+# check_seqs FILE: FILE holds a non-empty JSON array of seqs or of frames;
+# fail unless their seqs strictly increase.
 check_seqs() {
-	jq -r '.[] | if type == "object" then .seq else . end' "$1" |
-	    seqs_increasing
+	local seqs
+	# Not a pipeline: an unreadable file must fail, not pass with no seqs.
+	seqs=$(jq -r '.[] | if type == "object" then .seq else . end' "$1") ||
+	    { echo "check_seqs: cannot read seqs from '$1'"; return 1; }
+	[ -n "$seqs" ] || { echo "check_seqs: no seqs in '$1'"; return 1; }
+	seqs_increasing <<<"$seqs"
 }
 
 # ---------------------------------------------------------------------------
