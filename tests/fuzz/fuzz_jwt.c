@@ -18,6 +18,34 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+/* What jwt_verify promises about the claims of a token it accepts. */
+static void
+claims_check(const struct jwt_claims *c)
+{
+	size_t i;
+
+	if (c->sub == NULL || *c->sub == '\0' || strlen(c->sub) > JWT_SUB_MAX)
+		abort();
+	if (c->exp + JWT_LEEWAY_S < NOW)
+		abort();	/* expired tokens are refused */
+	if (c->nrooms > JWT_PATTERNS_MAX || c->npublish > JWT_PATTERNS_MAX)
+		abort();
+	if ((c->rooms != NULL) != (c->has_rooms != 0) ||
+	    (c->publish != NULL) != (c->has_publish != 0))
+		abort();
+	for (i = 0; i < c->nrooms; i++) {
+		if (strlen(c->rooms[i]) > JWT_PATTERN_MAX)
+			abort();
+	}
+	for (i = 0; i < c->npublish; i++) {
+		if (strlen(c->publish[i]) > JWT_PATTERN_MAX)
+			abort();
+	}
+	if ((c->rooms != NULL && c->rooms[c->nrooms] != NULL) ||
+	    (c->publish != NULL && c->publish[c->npublish] != NULL))
+		abort();	/* vectors are NULL-terminated */
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -44,8 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (jwt_verify(token, len, SECRET, strlen(SECRET), NOW, &c,
 	    &cause) == 0) {
-		if (c.sub == NULL || *c.sub == '\0')
-			abort();	/* verified tokens always have a sub */
+		claims_check(&c);
 		(void)jwt_may_join(&c, "lobby");
 		(void)jwt_may_join(&c, c.sub);
 		(void)jwt_may_publish(&c, "chat");
