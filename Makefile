@@ -136,14 +136,24 @@ build/tests/%: tests/unit/%.c $(SHARED_OBJ) $(DAEMON_PURE_OBJ) $(FLAGS_STAMP)
 		$(SHARED_OBJ) $(DAEMON_PURE_OBJ) $(PKG_LIBS) -lcmocka
 
 # A fuzz harness is tests/fuzz/fuzz_NAME.c plus a seed corpus in
-# tests/fuzz/corpus/NAME/ (tests/fuzz/README); it links what unit tests do.
-# Only the FUZZ_BUILD sub-make has clang objects to link it with.
+# tests/fuzz/corpus/NAME/ (tests/fuzz/README). It links against an archive
+# of every object but the two main()s, so the linker takes what the harness
+# calls, from shared/, daemon/ or cli/, and nothing else. Only the
+# FUZZ_BUILD sub-make has the clang objects for it.
 ifeq ($(FUZZ_BUILD),1)
-build/fuzz/%: tests/fuzz/%.c $(SHARED_OBJ) $(DAEMON_PURE_OBJ)
+FUZZ_LIB := build/fuzz/libroomd.a
+FUZZ_LIB_OBJ := $(filter-out $(OBJ)/daemon/main.o $(OBJ)/cli/roomctl.o, \
+	$(SHARED_OBJ) $(DAEMON_OBJ) $(CLI_OBJ))
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $(FUZZ_LIB_OBJ)
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(ALL_LDFLAGS) -Idaemon \
-		-o $@ $< $(SHARED_OBJ) $(DAEMON_PURE_OBJ) $(PKG_LIBS)
+		-Icli -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
 endif
 
 fuzz-build:
