@@ -11,8 +11,8 @@
 
 #include "roomctl.h"
 
-#define ROOMCTL_REDIS_DEFAULT "redis://127.0.0.1:6379/0"
-#define ROOMCTL_PREFIX_DEFAULT "roomd:"
+#define ROOMCTL_REDIS_DEFAULT DEFAULT_REDIS
+#define ROOMCTL_PREFIX_DEFAULT DEFAULT_PREFIX
 
 /* An environment variable, or NULL when unset or empty. */
 static const char *

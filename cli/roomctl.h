@@ -29,7 +29,7 @@ struct redisReply;
 /* What the global options decided, handed to every command. */
 struct cmd_ctx {
 	const char *redis;	/* URL from --redis or the environment */
-	const char *prefix;	/* key prefix, default "roomd:" */
+	const char *prefix;	/* key prefix, default DEFAULT_PREFIX */
 	int json;		/* --json */
 	int tty;		/* stdout is a terminal */
 };
@@ -73,9 +73,9 @@ extern const struct cmd_entry cmd_token_entry;
  * roomctl use roomd's defaults for history length and TTLs: roomctl has no
  * view of a node's configuration, and those are what REDIS.md documents.
  */
-#define ROOMCTL_HISTORY 1000
-#define ROOMCTL_ROOM_TTL 10800
-#define ROOMCTL_EMPTY_TTL 60
+#define ROOMCTL_HISTORY DEFAULT_HISTORY
+#define ROOMCTL_ROOM_TTL DEFAULT_ROOM_TTL
+#define ROOMCTL_EMPTY_TTL DEFAULT_EMPTY_TTL
 
 struct redisContext *redis_open(const struct cmd_ctx *);
 void redis_close(struct redisContext *);

@@ -14,6 +14,8 @@
 #define ROOMD_VERSION "0.1.0"
 #define ROOMD_PROTOCOL 1
 
+#include "defaults.h"
+
 #define printflike(a, b) __attribute__((format(printf, a, b)))
 #define nonnull_return __attribute__((returns_nonnull))
 

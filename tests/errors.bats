@@ -323,7 +323,7 @@ expect ok ref=after within 5s"
 	run bash -c "redis-cli -p $REDIS_PORT --raw xrange 'roomd:room:{busy}:events' - + | grep '^{' | jq -s -c '[.[] | select(.type == \"event\") | .data]'"
 	assert_output "$accepted"
 	n=$(jq length <<<"$accepted")
-	[ "$n" -ge 5 ] && [ "$n" -le 15 ]
+	assert_between "$n" 5 15 "publishes accepted"
 }
 
 @test "unavailable: requests that need Redis while it is down; the connection goes on" {

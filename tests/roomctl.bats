@@ -498,7 +498,7 @@ EOF
 	wait_for 10 has_frame dst '"event":"live"'
 	stop_bg "$pid"
 	assert_success
-	run room_frames dst
+	run -0 room_frames dst
 	run jq -c 'select(.type == "event") | [.event, .data, .from]' <<<"$output"
 	assert_output '["live","x",{"conn":null,"user":"roomctl"}]'
 }
