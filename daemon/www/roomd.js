@@ -302,6 +302,7 @@ export class Client extends Emitter {
 		this._closed = true;		// close() called (or never connected)
 		this._waiters = [];		// connect() promises
 		this._generation = 0;		// which socket is the current one
+		this._inbox = [];		// socket events not handled yet
 	}
 
 	/*
@@ -351,11 +352,21 @@ export class Client extends Emitter {
 	 * reconnect; times out after requestTimeout either way.
 	 */
 	request(frame) {
+		return this._call(frame, null);
+	}
+
+	/*
+	 * request() with onOk, which turns the ok frame into the result at
+	 * the moment the reply is read, before any later frame is handled
+	 * (a promise would run too late: the frames after a join reply can
+	 * come in the same read).
+	 */
+	_call(frame, onOk) {
 		if (!isObject(frame) || typeof frame.type !== 'string')
 			return Promise.reject(new TypeError('a request is an object with a type'));
 		return new Promise((resolve, reject) => {
 			const ref = ++this._ref;
-			const req = { frame: { ...frame, ref }, resolve, reject,
+			const req = { frame: { ...frame, ref }, resolve, reject, onOk,
 			    sent: false, timer: null };
 			this._pending.set(ref, req);
 			if (this.requestTimeout > 0)
@@ -377,17 +388,16 @@ export class Client extends Emitter {
 	 * holding the members and state of the join reply. Joining a room the
 	 * client is in resolves with the same Room.
 	 */
-	async join(id, opts = {}) {
+	join(id, opts = {}) {
 		const have = this.joined.get(id);
 		if (have)
-			return have;
+			return Promise.resolve(have);
 		const f = { type: 'join', room: id };
 		if (opts.meta !== undefined)
 			f.meta = opts.meta;
 		if (opts.create !== undefined)
 			f.create = opts.create;
-		const ok = await this.request(f);
-		return this._entered(ok, opts.meta);
+		return this._call(f, (ok) => this._entered(ok, opts.meta));
 	}
 
 	/*
@@ -395,15 +405,16 @@ export class Client extends Emitter {
 	 * opts: size (required), filter, meta, create. Resolves with the Room;
 	 * room.created says whether this match opened it.
 	 */
-	async match(pool, opts = {}) {
+	match(pool, opts = {}) {
 		const f = { type: 'match', pool, size: opts.size };
 		for (const k of ['filter', 'meta', 'create'])
 			if (opts[k] !== undefined)
 				f[k] = opts[k];
-		const ok = await this.request(f);
-		const room = this._entered(ok, opts.meta);
-		room.created = !!ok.created;
-		return room;
+		return this._call(f, (ok) => {
+			const room = this._entered(ok, opts.meta);
+			room.created = !!ok.created;
+			return room;
+		});
 	}
 
 	// The listing of rooms: [{ room, title, topic, members, ... }].
@@ -469,10 +480,7 @@ export class Client extends Emitter {
 		}
 		this._ws = ws;
 		let status;	// the HTTP status of a refused upgrade, if known
-		ws.onmessage = (m) => {
-			if (gen === this._generation)
-				this._receive(m.data);
-		};
+		ws.onmessage = (m) => this._post(gen, () => this._receive(m.data));
 		ws.onerror = (e) => {
 			// Browsers hide why; the ws package says "Unexpected
 			// server response: 401".
@@ -481,11 +489,29 @@ export class Client extends Emitter {
 			if (m)
 				status = Number(m[1]);
 		};
-		ws.onclose = (e) => {
-			if (gen === this._generation)
-				this._lost(gen, { code: e.code, reason: e.reason || '',
-				    status });
-		};
+		ws.onclose = (e) => this._post(gen, () => this._lost(gen,
+		    { code: e.code, reason: e.reason || '', status }));
+	}
+
+	/*
+	 * Handle what a socket said one thing per task, in order. The ws
+	 * package hands over every frame of one read at once, so without this
+	 * the frames right after a join reply would be handled before the
+	 * code awaiting join() could add its handlers; browsers already give
+	 * each message its own task. Things from an older socket are dropped.
+	 */
+	_post(gen, fn) {
+		this._inbox.push({ gen, fn });
+		if (this._inbox.length === 1)
+			nextTask(() => this._drain());
+	}
+
+	_drain() {
+		const item = this._inbox.shift();
+		if (item && item.gen === this._generation)
+			item.fn();
+		if (this._inbox.length > 0)
+			nextTask(() => this._drain());
 	}
 
 	/*
@@ -636,20 +662,21 @@ export class Client extends Emitter {
 			f.meta = room.meta;
 		if (room.seq !== null)
 			f.since = room.seq;
-		this.request(f).then((ok) => {
+		this._call(f, (ok) => {
 			if (!room.joined || this.joined.get(room.id) !== room)
 				return;
 			if (!validJoinReply(ok))
 				throw new RoomdError('bad_frame', 'join reply lacks fields', ok);
+			const frames = room._replayed || [];
+			room._replayed = null;
 			if (ok.recovered === true) {
 				room._apply(ok, false);
-				room._emit('recovered', { frames: room._replayed || [] });
+				room._emit('recovered', { frames });
 			} else {
 				room._apply(ok, true);
 				room._emit('resync', { members: room.members,
 				    state: room.state, stateVersion: room.stateVersion });
 			}
-			room._replayed = null;
 		}).catch((e) => {
 			room._replayed = null;
 			if (!room.joined || this.joined.get(room.id) !== room)
@@ -693,10 +720,20 @@ export class Client extends Emitter {
 		const i = this._queue.indexOf(ref);
 		if (i >= 0)
 			this._queue.splice(i, 1);
-		if (err)
+		if (err) {
 			req.reject(err);
-		else
-			req.resolve(ok);
+			return;
+		}
+		let v = ok;
+		if (req.onOk) {
+			try {
+				v = req.onOk(ok);
+			} catch (e) {
+				req.reject(e);
+				return;
+			}
+		}
+		req.resolve(v);
 	}
 
 	_failAll(err) {
@@ -735,6 +772,16 @@ export class Client extends Emitter {
 		this._emit('error', err);
 	}
 }
+
+// Run fn in a task of its own, after the pending promise callbacks.
+const nextTask = typeof setImmediate === 'function' ? setImmediate :
+    (() => {
+	if (typeof MessageChannel !== 'function')
+		return (fn) => setTimeout(fn, 0);
+	const ch = new MessageChannel(), fns = [];
+	ch.port1.onmessage = () => fns.shift()();
+	return (fn) => { fns.push(fn); ch.port2.postMessage(0); };
+    })();
 
 // A join or match reply has what a Room is built from.
 function validJoinReply(ok) {
