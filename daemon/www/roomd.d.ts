@@ -107,6 +107,7 @@ export interface RoomListing {
  */
 export class RoomdError extends Error {
   constructor(code: string, message?: string, frame?: unknown);
+  readonly name: "RoomdError";
   readonly code: string;
   readonly frame?: unknown;
 }
@@ -179,6 +180,11 @@ interface ClientEvents {
 export class Client {
   constructor(url: string, opts?: ClientOptions);
   readonly url: string;
+  /** The options as given (reconnect filled in with its defaults). */
+  token: ClientOptions["token"];
+  readonly WebSocket: any;
+  readonly reconnect: { minDelay: number; maxDelay: number } | false;
+  readonly requestTimeout: number;
   /** The connection id, node and user of the latest welcome. */
   readonly conn: string | null;
   readonly node: string | null;

@@ -33,11 +33,14 @@ export async function loadRoomd() {
 }
 
 // A WebSocket class that records every socket it makes (to drop one on
-// purpose) and can swallow outgoing frames (to make a request time out).
+// purpose), can swallow outgoing frames (to make a request time out), and
+// refuses to connect while gate.blocked (to hold a client disconnected).
 export function recordingWS() {
-	const sockets = [];
+	const sockets = [], gate = { blocked: false };
 	class Recorded extends WS {
 		constructor(...a) {
+			if (gate.blocked)
+				throw new Error('blocked by the test');
 			super(...a);
 			sockets.push(this);
 			this.drop = null;	// (frame text) => true to swallow
@@ -48,7 +51,7 @@ export function recordingWS() {
 			super.send(data, ...rest);
 		}
 	}
-	return { Recorded, sockets };
+	return { Recorded, sockets, gate };
 }
 
 // Poll fn every 20 ms until it returns truthy; fail after ms.
