@@ -61,3 +61,12 @@ setup_file() {
 	assert_success
 	assert_output "ok"
 }
+
+@test "the README's In the browser example joins, shows members and publishes" {
+	two_nodes
+	NODE_PATH=$ROOT/build/browser/node_modules \
+	    run timeout 60 node "$ROOT/tests/browser/readme-example.js" \
+	    "$ROOT/README.md" "127.0.0.1:$PORT_n1"
+	assert_success
+	assert_output "ok"
+}
