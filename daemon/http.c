@@ -48,12 +48,14 @@ static const char page_csp[] = "default-src 'none'; script-src 'self'; "
 
 /*
  * Write a whole small response at once, then end the transaction. cache is
- * the Cache-Control value, etag an ETag or NULL; every response gets the
- * page's CSP, which only matters to documents.
+ * the Cache-Control value, etag an ETag or NULL, cors whether pages of
+ * other origins may read it; every response gets the page's CSP, which
+ * only matters to documents.
  */
 static int
 http_respond_with(struct lws *wsi, unsigned int status, const char *type,
-    const char *body, size_t len, const char *cache, const char *etag)
+    const char *body, size_t len, const char *cache, const char *etag,
+    int cors)
 {
 	unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start;
 	unsigned char *end = hdr + sizeof hdr - 1;
@@ -68,12 +70,12 @@ http_respond_with(struct lws *wsi, unsigned int status, const char *type,
 	    lws_add_http_header_by_name(wsi,
 	    (const unsigned char *)"content-security-policy:",
 	    (const unsigned char *)page_csp, (int)strlen(page_csp), &p, end) ||
-	    (etag != NULL && (lws_add_http_header_by_token(wsi,
+	    (etag != NULL && lws_add_http_header_by_token(wsi,
 	    WSI_TOKEN_HTTP_ETAG, (const unsigned char *)etag,
-	    (int)strlen(etag), &p, end) ||
-	    lws_add_http_header_by_token(wsi,
+	    (int)strlen(etag), &p, end)) ||
+	    (cors && lws_add_http_header_by_token(wsi,
 	    WSI_TOKEN_HTTP_ACCESS_CONTROL_ALLOW_ORIGIN,
-	    (const unsigned char *)"*", 1, &p, end))) ||
+	    (const unsigned char *)"*", 1, &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	if (len > 0) {
@@ -95,7 +97,38 @@ http_respond(struct lws *wsi, unsigned int status, const char *type,
     const char *body, size_t len)
 {
 	return http_respond_with(wsi, status, type, body, len, "no-store",
-	    NULL);
+	    NULL, 0);
+}
+
+/*
+ * GET /ws without an upgrade: the status a refused upgrade had, for
+ * clients that cannot see it (a browser's WebSocket only says 1006).
+ * roomd.js asks this after a socket failed to open: 401 when roomd would
+ * refuse the token, else 426. Only ?token= is read, as browsers cannot
+ * give a WebSocket headers.
+ */
+static int
+http_ws_probe(struct lws *wsi)
+{
+	static const char up[] = "a WebSocket upgrade is required\n";
+	static const char un[] = "unauthorized\n";
+	char buf[JWT_TOKEN_MAX + 16], *cause = NULL;
+	struct jwt_claims claims;
+	const char *tok;
+
+	if (cfg.auth_secret != NULL) {
+		tok = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf);
+		if (tok == NULL || jwt_verify(tok, strlen(tok),
+		    cfg.auth_secret, strlen(cfg.auth_secret),
+		    (int64_t)(time_ms() / 1000), &claims, &cause) != 0) {
+			free(cause);
+			return http_respond_with(wsi, HTTP_STATUS_UNAUTHORIZED,
+			    "text/plain", un, sizeof un - 1, "no-store", NULL, 1);
+		}
+		jwt_claims_free(&claims);
+	}
+	return http_respond_with(wsi, 426 /* Upgrade Required */,
+	    "text/plain", up, sizeof up - 1, "no-store", NULL, 1);
 }
 
 /*
@@ -121,9 +154,9 @@ http_asset(struct lws *wsi, struct http_asset *a)
 	    WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0 &&
 	    (strstr(inm, a->etag) != NULL || strcmp(inm, "*") == 0))
 		return http_respond_with(wsi, HTTP_STATUS_NOT_MODIFIED,
-		    a->type, "", 0, "no-cache", a->etag);
+		    a->type, "", 0, "no-cache", a->etag, 1);
 	return http_respond_with(wsi, HTTP_STATUS_OK, a->type, a->body,
-	    *a->len, "no-cache", a->etag);
+	    *a->len, "no-cache", a->etag, 1);
 }
 
 static int
@@ -168,6 +201,8 @@ http_serve(struct lws *wsi, const char *uri)
 		    "text/css; charset=utf-8", www_app_css, www_app_css_len);
 	if (strcmp(uri, "/healthz") == 0)
 		return http_healthz(wsi);
+	if (strcmp(uri, "/ws") == 0)
+		return http_ws_probe(wsi);
 	if (strcmp(uri, "/metrics") == 0) {
 		buf_init(&b);
 		metrics_render(&b);

@@ -70,3 +70,13 @@ setup_file() {
 	assert_success
 	assert_output "ok"
 }
+
+@test "a 401 at the upgrade, hidden from the browser's WebSocket: the page does not reconnect" {
+	redis_start
+	roomd_start n1 --auth-secret browser-bats-secret-0123456789abcdef
+	NODE_PATH=$ROOT/build/browser/node_modules \
+	    run timeout 60 node "$ROOT/tests/browser/unauthorized.js" \
+	    "http://127.0.0.1:$PORT_n1"
+	assert_success
+	assert_output "ok"
+}

@@ -489,8 +489,22 @@ export class Client extends Emitter {
 			if (m)
 				status = Number(m[1]);
 		};
-		ws.onclose = (e) => this._post(gen, () => this._lost(gen,
-		    { code: e.code, reason: e.reason || '', status }));
+		let opened = false;
+		ws.onopen = () => { opened = true; };
+		ws.onclose = (e) => {
+			const info = { code: e.code, reason: e.reason || '', status };
+			if (opened || status !== undefined) {
+				this._post(gen, () => this._lost(gen, info));
+				return;
+			}
+			// Refused before it opened, and the WebSocket does not say
+			// why: ask roomd what the upgrade got.
+			probeStatus(url).then((st) => {
+				if (st !== undefined)
+					info.status = st;
+				this._post(gen, () => this._lost(gen, info));
+			});
+		};
 	}
 
 	/*
@@ -771,6 +785,23 @@ export class Client extends Emitter {
 		}
 		this._emit('error', err);
 	}
+}
+
+/*
+ * The HTTP status roomd gives the upgrade of ws URL url, from a plain GET
+ * of the same URL (roomd answers it with 401 for a token it refuses, else
+ * 426). Resolves with the status when it is 401, else undefined; never
+ * rejects, and gives up after 3 s.
+ */
+function probeStatus(url) {
+	if (typeof fetch !== 'function' || !/^wss?:/i.test(url))
+		return Promise.resolve(undefined);
+	const ctl = typeof AbortController === 'function' ? new AbortController() : null;
+	const t = setTimeout(() => ctl && ctl.abort(), 3000);
+	return fetch(url.replace(/^ws/i, 'http'), { cache: 'no-store',
+	    signal: ctl ? ctl.signal : undefined })
+	    .then((r) => (r.status === 401 ? 401 : undefined), () => undefined)
+	    .finally(() => clearTimeout(t));
 }
 
 // Run fn in a task of its own, after the pending promise callbacks.

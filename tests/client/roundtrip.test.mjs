@@ -63,7 +63,7 @@ test('join, publish, state, presence, history, rooms and leave on two nodes', as
 		assert.equal(v, 1);
 		await until(() => rb.state.get('turn') === 'blue' && rb.stateVersion === 1,
 		    5000, 'state at b');
-		assert.equal(ra.state.get('turn'), 'blue');
+		await until(() => ra.state.get('turn') === 'blue', 5000, 'state at a');
 		await assert.rejects(rb.setState('turn', 'red', { ifVersion: 0 }),
 		    (e) => e instanceof RoomdError && e.code === 'conflict');
 		await rb.setState('turn', null);
