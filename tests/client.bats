@@ -35,7 +35,8 @@ node_test() {
 	[ -n "${2:-}" ] && args=(--test-name-pattern "$2")
 	export HTTP_n1=http://127.0.0.1:$PORT_n1 CLIENT_MODULES=$ROOT/build/client/node_modules
 	export ROOMCTL REDIS_URL
-	run_hooked 90 node --test --test-reporter=tap "${args[@]}" "$file"
+	TMPDIR=$BATS_TEST_TMPDIR run_hooked 90 node --test --test-reporter=tap \
+	    "${args[@]}" "$file"
 	echo "$output"
 	assert_success
 	# Tests left out by the pattern report "# SKIP"; some must have run.

@@ -303,6 +303,7 @@ export class Client extends Emitter {
 		this._waiters = [];		// connect() promises
 		this._generation = 0;		// which socket is the current one
 		this._inbox = [];		// socket events not handled yet
+		this._welcomed = null;		// the latest welcome frame
 	}
 
 	/*
@@ -318,8 +319,7 @@ export class Client extends Emitter {
 			this._attempt = 0;
 			this._open();
 		} else if (this.connected) {
-			this._settle(null, { conn: this.conn, node: this.node,
-			    user: this.user });
+			this._settle(null, this._welcomed);
 		}
 		return p;
 	}
@@ -651,6 +651,7 @@ export class Client extends Emitter {
 	 * queued requests reach the server after the rejoins.
 	 */
 	_welcome(f) {
+		this._welcomed = f;
 		this.conn = f.conn;
 		this.node = f.node;
 		this.user = f.user ?? null;
