@@ -155,9 +155,14 @@ EOF2
 	node_test fake 'already seen'
 }
 
-@test "a request times out against a server that does not answer (fake server)" {
+@test "a request times out against a server that does not answer, queued or sent (fake server)" {
 	two_nodes
 	node_test fake 'times out'
+}
+
+@test "a room refused on rejoin emits error and is dropped; the others rejoin (fake server)" {
+	two_nodes
+	node_test fake 'refused on rejoin'
 }
 
 @test "roomd.d.ts declares exactly what roomd.js exports" {

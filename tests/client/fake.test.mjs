@@ -229,3 +229,58 @@ test('a request times out with timeout, and a late reply is ignored', async () =
 		await srv.close();
 	}
 });
+
+test('a room refused on rejoin (room_full, forbidden) emits error and is dropped', async () => {
+	// Connection 0 joins both rooms; on connection 1 "full" is full and
+	// "shut" forbidden, "fine" rejoins.
+	const srv = await fakeServer((s, i) => answer(s, (f) => {
+		if (f.type !== 'join')
+			return;
+		if (i > 0 && f.room !== 'fine') {
+			s.send(JSON.stringify({ type: 'error', ref: f.ref,
+			    code: f.room === 'full' ? 'room_full' : 'forbidden', message: 'no' }));
+			return;
+		}
+		s.send(JSON.stringify({ type: 'ok', ref: f.ref, room: f.room, seq: '10-0',
+		    members: [], state: {}, state_version: 0, recovered: i > 0 }));
+		if (i === 0 && f.room === 'fine')
+			setTimeout(() => s.terminate(), 50);
+	}));
+	const c = new Client(srv.url, { WebSocket: WS, reconnect: quick });
+	try {
+		await c.connect();
+		const full = await c.join('full');
+		const shut = await c.join('shut');
+		const errs = [once(full, 'error'), once(shut, 'error')];
+		const fine = await c.join('fine');
+		const rec = once(fine, 'recovered');
+		const [e1, e2] = await Promise.all(errs);
+		assert.equal(e1.code, 'room_full');
+		assert.equal(e2.code, 'forbidden');
+		await rec;
+		assert.deepEqual([...c.joined.keys()], ['fine']);
+		assert.equal(full.joined, false);
+		await assert.rejects(full.publish('x'), (e) => e.code === 'not_member');
+	} finally {
+		c.close();
+		await srv.close();
+	}
+});
+
+test('a request queued while disconnected times out as usual', async () => {
+	const srv = await fakeServer((s) => setTimeout(() => s.terminate(), 30));
+	const c = new Client(srv.url, { WebSocket: WS,
+	    reconnect: { minDelay: 5000, maxDelay: 5000 }, requestTimeout: 200 });
+	c.on('error', () => {});
+	try {
+		const dis = once(c, 'disconnect');
+		await c.connect();
+		await dis;
+		assert.equal(c.connected, false);
+		await assert.rejects(c.request({ type: 'ping' }),
+		    (e) => e.code === 'timeout');
+	} finally {
+		c.close();
+		await srv.close();
+	}
+});
