@@ -10,13 +10,14 @@ load lib/common
 load lib/hooks
 
 setup_file() {
-	# ws from the npm registry, kept under build/ (the lockfile pins it);
-	# reinstalled only when the lockfile changes.
+	# ws and typescript from the npm registry, kept under build/ (the
+	# lockfile pins them); reinstalled only when the lockfile changes.
 	local dir=$ROOT/build/client
 	mkdir -p "$dir"
 	if ! cmp -s "$ROOT/tests/client/package-lock.json" \
 	    "$dir/package-lock.json" ||
-	    [ ! -d "$dir/node_modules/ws" ]; then
+	    [ ! -d "$dir/node_modules/ws" ] ||
+	    [ ! -d "$dir/node_modules/typescript" ]; then
 		cp "$ROOT/tests/client/package.json" \
 		    "$ROOT/tests/client/package-lock.json" "$dir/"
 		(cd "$dir" && timeout 120 npm ci --no-audit --no-fund \
@@ -168,4 +169,19 @@ EOF2
 @test "roomd.d.ts declares exactly what roomd.js exports" {
 	two_nodes
 	node_test dts
+}
+
+@test "CLIENT.md's API, written out in TypeScript, type-checks against the served roomd.d.ts" {
+	two_nodes
+	local d=$BATS_TEST_TMPDIR/ts
+	mkdir -p "$d"
+	curl -sS --max-time 5 -o "$d/roomd.d.ts" "http://127.0.0.1:$PORT_n1/roomd.d.ts"
+	curl -sS --max-time 5 -o "$d/roomd.js" "http://127.0.0.1:$PORT_n1/roomd.js"
+	cp "$ROOT/tests/client/example.ts" "$d/"
+	cd "$d"
+	run timeout 120 node "$ROOT/build/client/node_modules/typescript/bin/tsc" \
+	    --noEmit --strict --target es2022 --module es2022 \
+	    --moduleResolution bundler --lib es2022,dom example.ts roomd.d.ts
+	assert_success
+	assert_output ''
 }
