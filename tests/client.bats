@@ -2,7 +2,8 @@
 # client.bats: roomd.js, the client library (CLIENT.md), as roomd serves
 # it: GET /roomd.js and /roomd.d.ts, then Node's test runner with the `ws`
 # package drives the fetched library against real redis-server and roomd
-# nodes (and, for what roomd cannot be made to send, a tiny fake server).
+# nodes (and, for what roomd cannot be made to send, a tiny fake server);
+# tsc checks CLIENT.md's API, written out, against the served roomd.d.ts.
 # The node tests are in tests/client/; each bats test runs one file, or the
 # tests of one file whose names match a pattern.
 

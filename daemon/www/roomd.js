@@ -522,8 +522,12 @@ export class Client extends Emitter {
 
 	_drain() {
 		const item = this._inbox.shift();
-		if (item && item.gen === this._generation)
-			item.fn();
+		try {
+			if (item && item.gen === this._generation)
+				item.fn();
+		} catch (e) {
+			this._report(e);	// a bug here must not wedge the inbox
+		}
 		if (this._inbox.length > 0)
 			nextTask(() => this._drain());
 	}
