@@ -34,7 +34,7 @@ for p in $PKGS; do
 	*) missing="$missing $p" ;;
 	esac
 done
-# The browser test runs playwright-core on Node.js: any node 20 or later on
+# The browser and client tests run on Node.js: any node 20 or later on
 # PATH will do, else Debian's.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
 	missing="$missing nodejs npm"
