@@ -99,6 +99,8 @@ cmd_sim_parse(struct sim_opts *o, int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "ca", required_argument, NULL, 'A' },
+		{ "insecure-tls", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -155,6 +157,12 @@ cmd_sim_parse(struct sim_opts *o, int argc, char **argv)
 		case 'j':
 			o->json = 1;
 			break;
+		case 'A':
+			o->ca = optarg;
+			break;
+		case 'I':
+			o->insecure_tls = 1;
+			break;
 		case 'h':
 			cmd_usage(e, stdout);
 			fputs(cmd_sim_help, stdout);
@@ -181,6 +189,9 @@ cmd_sim_parse(struct sim_opts *o, int argc, char **argv)
 		return cmd_usage_error(e, "sim: load mode needs --rooms, "
 		    "--rate and --duration");
 
+	if (o->ca != NULL && o->insecure_tls)
+		return cmd_usage_error(e, "sim: give --ca or --insecure-tls, "
+		    "not both");
 	if (o->nurls == 0) {
 		env = getenv("ROOMCTL_URL");
 		cmd_sim_add_urls(o, env != NULL && *env != '\0' ? env :
@@ -228,12 +239,15 @@ cmd_sim_exec(struct cmd_ctx *ctx, int argc, char **argv)
 const struct cmd_entry cmd_sim_entry = {
 	.name = "sim",
 	.args = "[--url URL[,URL...]] [--clients N] [--room ROOM]\n"
-	    "                   [--token TOKEN] [--transcript FILE] SCRIPT\n"
+	    "                   [--token TOKEN] [--ca FILE | --insecure-tls]\n"
+	    "                   [--transcript FILE] SCRIPT\n"
 	    "       roomctl sim [--url URL[,URL...]] --clients N --rooms R\n"
-	    "                   --rate X --duration SECS [--json]",
+	    "                   --rate X --duration SECS [--ca FILE | "
+	    "--insecure-tls]\n"
+	    "                   [--json]",
 	.summary = "run simulated clients over WebSocket, from a script "
 	    "or as load",
 	.options = "--url --clients --room --token --transcript --rooms "
-	    "--rate --duration --json",
+	    "--rate --duration --json --ca --insecure-tls",
 	.exec = cmd_sim_exec,
 };

@@ -219,6 +219,11 @@ struct ws_client {
 	struct ws_bytes rbuf;		/* read, parsed in place */
 	struct ws_bytes wbuf;		/* frame being written */
 	struct ws_bytes frag;		/* fragments of one message */
+	/* wss://: OpenSSL over memory BIOs; ssl is NULL for ws:// */
+	struct ssl_ctx_st *tls_ctx;	/* caller's, from ws_client_tls */
+	struct ssl_st *ssl;
+	struct bio_st *net;		/* our end of the BIO pair */
+	struct ws_bytes tls_pending;	/* written before the handshake */
 };
 
 void ws_client_init(struct ws_client *, uv_loop_t *,
@@ -232,6 +237,9 @@ void ws_client_abort(struct ws_client *, const char *);
 void ws_client_pause(struct ws_client *, int);
 int ws_client_http_status(const struct ws_client *);
 const char *ws_client_limit_hit(const struct ws_client *);
+void ws_client_tls(struct ws_client *, struct ssl_ctx_st *);
+struct ssl_ctx_st *ws_tls_context(const char *ca, int insecure,
+    char **cause);
 
 /* What `roomctl sim` was asked to do (cmd-sim.c fills it). */
 struct sim_opts {
@@ -246,6 +254,8 @@ struct sim_opts {
 	double rate;			/* events a second per client */
 	uint64_t duration_ms;
 	int json;			/* --json */
+	const char *ca;			/* --ca FILE, for wss:// */
+	int insecure_tls;		/* --insecure-tls */
 };
 
 /* sim.c: what both modes share. A --url, parsed and resolved once. */
@@ -253,6 +263,7 @@ struct sim_url {
 	const char *text;		/* as given, for messages */
 	struct ws_url url;
 	struct sockaddr_storage addr;
+	struct ssl_ctx_st *tls;		/* the loop's, for wss://; or NULL */
 };
 
 /* The loop a run's clients share, and the URLs they connect to. */
@@ -260,6 +271,7 @@ struct sim_loop {
 	uv_loop_t loop;
 	struct sim_url *urls;		/* nurls, client i on i % nurls */
 	size_t nurls;
+	struct ssl_ctx_st *tls;		/* made when a URL is wss:// */
 };
 int sim_loop_open(struct sim_loop *, const struct sim_opts *);
 void sim_loop_close(struct sim_loop *);

@@ -344,7 +344,8 @@ load_connect_more(struct load *L)
 		c->state = LOAD_CONNECTING;
 		L->inflight++;
 		L->live++;
-		ws_client_connect(&c->ws, (const struct sockaddr *)&c->url->addr,
+		ws_client_tls(&c->ws, c->url->tls);
+	ws_client_connect(&c->ws, (const struct sockaddr *)&c->url->addr,
 		    u->host, u->port, u->path);
 	}
 }

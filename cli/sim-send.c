@@ -42,6 +42,7 @@ sim_send_connect(struct sim_client *c, const char *token)
 	c->path = buf_detach(&b);
 	c->attempted = 1;
 	c->by_us = 0;
+	ws_client_tls(&c->ws, c->url->tls);
 	ws_client_connect(&c->ws, (const struct sockaddr *)&c->url->addr,
 	    u->host, u->port, c->path);
 }

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "roomctl.h"
 
 /*
@@ -96,6 +98,13 @@ sim_loop_open(struct sim_loop *sl, const struct sim_opts *o)
 			r = EXIT_FAIL;
 			goto fail;
 		}
+		if (u->url.tls && sl->tls == NULL &&
+		    (sl->tls = ws_tls_context(o->ca, o->insecure_tls,
+		    &cause)) == NULL) {
+			r = EXIT_FAIL;
+			goto fail;
+		}
+		u->tls = u->url.tls ? sl->tls : NULL;
 	}
 	return 0;
 
@@ -116,6 +125,8 @@ sim_loop_close(struct sim_loop *sl)
 	if (uv_loop_close(&sl->loop) != 0)
 		fatalx("sim: handles left open");
 	free(sl->urls);
+	SSL_CTX_free(sl->tls);
+	sl->tls = NULL;
 	sl->urls = NULL;
 	sl->nurls = 0;
 }

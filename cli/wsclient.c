@@ -2,6 +2,9 @@
  * wsclient.c owns roomctl's WebSocket client I/O: RFC 6455, client side,
  * over a libuv TCP handle, with no allocation per message once its buffers
  * have grown to the largest frame seen. The framing itself is wsframe.c.
+ * wss:// runs OpenSSL over a BIO pair: ciphertext read from the socket is
+ * written into the pair and plaintext read out of SSL into rbuf; what SSL
+ * writes is drained from the pair to the socket.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -9,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "roomctl.h"
 
@@ -17,6 +24,10 @@
 #define WS_MESSAGE_MAX (16u << 20)
 #define WS_HANDSHAKE_MS 10000
 #define WS_CLOSE_MS 2000
+#define WS_TLS_BIO (64u << 10)		/* each direction of the BIO pair */
+
+/* TLS reads land here first: one loop, one read at a time. */
+static char ws_tls_in[64 << 10];
 
 /* A write libuv could not take at once: the request and a copy of the rest. */
 struct ws_write {
@@ -99,6 +110,61 @@ ws_client_free(struct ws_client *ws)
 	ws_bytes_free(&ws->rbuf);
 	ws_bytes_free(&ws->wbuf);
 	ws_bytes_free(&ws->frag);
+	ws_bytes_free(&ws->tls_pending);
+}
+
+/* Use ctx (NULL: plain TCP) for the next connect; the caller keeps it. */
+void
+ws_client_tls(struct ws_client *ws, SSL_CTX *ctx)
+{
+	ws->tls_ctx = ctx;
+}
+
+/*
+ * A client context: the server's certificate is verified against ca (a
+ * PEM file), or the system's CAs without one; insecure verifies nothing.
+ * NULL with *cause when ca cannot be loaded.
+ */
+SSL_CTX *
+ws_tls_context(const char *ca, int insecure, char **cause)
+{
+	SSL_CTX *ctx;
+	unsigned long e;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		fatalx("SSL_CTX_new: out of memory");
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_alpn_protos(ctx, (const unsigned char *)"\x08http/1.1",
+	    9);
+	if (insecure) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		return ctx;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (ca != NULL) {
+		FILE *f = fopen(ca, "r");
+
+		if (f == NULL) {
+			xasprintf(cause, "cannot open CA file '%s': %s", ca,
+			    strerror(errno));
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		fclose(f);
+		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+			e = ERR_peek_last_error();
+			xasprintf(cause, "cannot load CA file '%s': %s", ca,
+			    e != 0 && ERR_reason_error_string(e) != NULL ?
+			    ERR_reason_error_string(e) : "no PEM certificate");
+			ERR_clear_error();
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	} else
+		SSL_CTX_set_default_verify_paths(ctx);
+	return ctx;
 }
 
 static void ws_alloc(uv_handle_t *, size_t, uv_buf_t *);
@@ -140,6 +206,13 @@ ws_handle_closed(uv_handle_t *h)
 
 	if (--ws->handles > 0)
 		return;
+	if (ws->ssl != NULL) {
+		SSL_free(ws->ssl);	/* frees its end of the pair */
+		BIO_free(ws->net);
+		ws->ssl = NULL;
+		ws->net = NULL;
+	}
+	ws->tls_pending.len = 0;
 	ws->state = WS_CLIENT_IDLE;
 	ws->rbuf.len = ws->wbuf.len = ws->frag.len = 0;
 	ws->frag_opcode = 0;
@@ -193,7 +266,7 @@ ws_write_done(uv_write_t *req, int status)
  * write error.
  */
 static int
-ws_write(struct ws_client *ws, const char *p, size_t len)
+ws_write_raw(struct ws_client *ws, const char *p, size_t len)
 {
 	struct ws_write *w;
 	uv_buf_t b;
@@ -231,6 +304,73 @@ ws_write(struct ws_client *ws, const char *p, size_t len)
 	}
 	ws->wqueued += w->len;
 	return 0;
+}
+
+/* Why TLS failed, for on_close: the certificate check, or OpenSSL's. */
+static void
+ws_tls_fail(struct ws_client *ws, const char *what)
+{
+	long v = SSL_get_verify_result(ws->ssl);
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	if (v != X509_V_OK)
+		ws_terminate(ws, 1006, "tls: %s: certificate verify failed: "
+		    "%s", what, X509_verify_cert_error_string(v));
+	else
+		ws_terminate(ws, 1006, "tls: %s: %s", what,
+		    r != NULL ? r : "connection failed");
+	ERR_clear_error();
+}
+
+/* Send what SSL wrote into the pair on to the socket. */
+static int
+ws_tls_flush(struct ws_client *ws)
+{
+	char buf[16384];
+	int n;
+
+	while ((n = BIO_read(ws->net, buf, sizeof buf)) > 0) {
+		if (ws_write_raw(ws, buf, (size_t)n) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Encrypt len bytes and send them. */
+static int
+ws_tls_write(struct ws_client *ws, const char *p, size_t len)
+{
+	size_t off = 0;
+	int n, e;
+
+	while (off < len) {
+		n = SSL_write(ws->ssl, p + off, (int)(len - off > (1u << 30) ?
+		    (1u << 30) : len - off));
+		if (n > 0)
+			off += (size_t)n;
+		else if ((e = SSL_get_error(ws->ssl, n)) != SSL_ERROR_WANT_WRITE) {
+			ws_tls_fail(ws, "write");
+			return -1;
+		}
+		if (ws_tls_flush(ws) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Bytes of the WebSocket stream: encrypted for wss (held back until the
+ * TLS handshake is done). */
+static int
+ws_write(struct ws_client *ws, const char *p, size_t len)
+{
+	if (ws->ssl == NULL)
+		return ws_write_raw(ws, p, len);
+	if (!SSL_is_init_finished(ws->ssl)) {
+		ws_bytes_add(&ws->tls_pending, p, len);
+		return 0;
+	}
+	return ws_tls_write(ws, p, len);
 }
 
 /* Build one masked frame in wbuf and write it. */
@@ -340,6 +480,10 @@ ws_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 	struct ws_client *ws = h->data;
 
 	(void)suggested;
+	if (ws->ssl != NULL) {
+		*b = uv_buf_init(ws_tls_in, sizeof ws_tls_in);
+		return;
+	}
 	ws_bytes_reserve(&ws->rbuf, WS_READ_MIN);
 	*b = uv_buf_init(ws->rbuf.p + ws->rbuf.len,
 	    (unsigned)(ws->rbuf.cap - ws->rbuf.len));
@@ -372,13 +516,86 @@ ws_parse_handshake(struct ws_client *ws)
 	return ws->state == WS_CLIENT_OPEN ? 1 : -1;
 }
 
-/* Bytes arrived in rbuf: the upgrade reply first, frames after it. */
+/* Plaintext in rbuf: the upgrade reply first, frames after it. */
+static void
+ws_input(struct ws_client *ws)
+{
+	if (ws->state == WS_CLIENT_HANDSHAKE &&
+	    ws_parse_handshake(ws) != 1)
+		return;
+	ws_parse(ws);
+}
+
+/* The TLS handshake finished: send what waited for it. */
+static int
+ws_tls_ready(struct ws_client *ws)
+{
+	size_t n = ws->tls_pending.len;
+
+	ws->tls_pending.len = 0;
+	return n > 0 ? ws_tls_write(ws, ws->tls_pending.p, n) : 0;
+}
+
+/* Ciphertext came: feed it to SSL, and take out what it decrypts. */
+static void
+ws_tls_input(struct ws_client *ws, const char *p, size_t n)
+{
+	int w, r, e;
+
+	while (ws->state != WS_CLIENT_ENDING && ws->state != WS_CLIENT_IDLE) {
+		if (n > 0 && (w = BIO_write(ws->net, p, (int)n)) > 0) {
+			p += w;
+			n -= (size_t)w;
+		}
+		if (!SSL_is_init_finished(ws->ssl)) {
+			r = SSL_do_handshake(ws->ssl);
+			if (ws_tls_flush(ws) != 0)
+				return;
+			if (r == 1) {
+				if (ws_tls_ready(ws) != 0)
+					return;
+			} else if ((e = SSL_get_error(ws->ssl, r)) ==
+			    SSL_ERROR_WANT_READ) {
+				if (n == 0)
+					return;
+				continue;
+			} else {
+				ws_tls_fail(ws, "handshake");
+				return;
+			}
+		}
+		ws_bytes_reserve(&ws->rbuf, WS_READ_MIN);
+		r = SSL_read(ws->ssl, ws->rbuf.p + ws->rbuf.len,
+		    (int)(ws->rbuf.cap - ws->rbuf.len));
+		if (r > 0) {
+			ws->rbuf.len += (size_t)r;
+			ws_input(ws);
+			continue;
+		}
+		e = SSL_get_error(ws->ssl, r);
+		if (ws_tls_flush(ws) != 0)
+			return;
+		if (e == SSL_ERROR_WANT_READ) {
+			if (n == 0)
+				return;
+			continue;
+		}
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			ws_terminate(ws, 1006, "connection closed without "
+			    "a close frame");
+			return;
+		}
+		ws_tls_fail(ws, "read");
+		return;
+	}
+}
+
+/* Bytes arrived: into rbuf, or through TLS into it. */
 static void
 ws_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
 	struct ws_client *ws = s->data;
 
-	(void)b;
 	if (nread == 0)
 		return;
 	if (nread < 0) {
@@ -393,11 +610,12 @@ ws_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 			    uv_strerror((int)nread));
 		return;
 	}
-	ws->rbuf.len += (size_t)nread;
-	if (ws->state == WS_CLIENT_HANDSHAKE &&
-	    ws_parse_handshake(ws) != 1)
+	if (ws->ssl != NULL) {
+		ws_tls_input(ws, b->base, (size_t)nread);
 		return;
-	ws_parse(ws);
+	}
+	ws->rbuf.len += (size_t)nread;
+	ws_input(ws);
 }
 
 /* Hand a complete message to the caller, failing invalid text with 1007. */
@@ -537,6 +755,33 @@ ws_parse(struct ws_client *ws)
 	}
 }
 
+/* Set up TLS for host: SNI (names only) and the name or address that the
+ * certificate must carry. */
+static int
+ws_tls_start(struct ws_client *ws)
+{
+	unsigned char ip[16];
+	BIO *inner;
+	int isip;
+
+	if ((ws->ssl = SSL_new(ws->tls_ctx)) == NULL ||
+	    BIO_new_bio_pair(&inner, WS_TLS_BIO, &ws->net, WS_TLS_BIO) != 1)
+		fatalx("SSL_new: out of memory");
+	SSL_set_bio(ws->ssl, inner, inner);
+	SSL_set_connect_state(ws->ssl);
+	isip = inet_pton(AF_INET, ws->host, ip) == 1 ||
+	    inet_pton(AF_INET6, ws->host, ip) == 1;
+	if (!isip)
+		SSL_set_tlsext_host_name(ws->ssl, ws->host);
+	if ((isip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ws->ssl),
+	    ws->host) : SSL_set1_host(ws->ssl, ws->host)) != 1) {
+		ws_terminate(ws, 1006, "tls: cannot check the name '%s'",
+		    ws->host);
+		return -1;
+	}
+	return 0;
+}
+
 /* TCP is up: send the upgrade request with a fresh key. */
 static void
 ws_connected(uv_connect_t *req, int status)
@@ -563,12 +808,23 @@ ws_connected(uv_connect_t *req, int status)
 	w->len = ws_handshake_request(w->p, w->cap, ws->host, ws->port,
 	    ws->path, ws->key);
 	ws->state = WS_CLIENT_HANDSHAKE;
+	if (ws->tls_ctx != NULL && ws_tls_start(ws) != 0)
+		return;
 	r = uv_read_start((uv_stream_t *)&ws->tcp, ws_alloc, ws_read);
 	if (r != 0) {
 		ws_terminate(ws, 1006, "read: %s", uv_strerror(r));
 		return;
 	}
 	ws_write(ws, w->p, w->len);
+	if (ws->ssl != NULL) {
+		/* The ClientHello: the upgrade waits in tls_pending. */
+		r = SSL_do_handshake(ws->ssl);
+		if (r != 1 && SSL_get_error(ws->ssl, r) != SSL_ERROR_WANT_READ) {
+			ws_tls_fail(ws, "handshake");
+			return;
+		}
+		ws_tls_flush(ws);
+	}
 }
 
 /*

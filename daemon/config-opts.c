@@ -59,6 +59,16 @@ const struct opt config_opts[] = {
 	    "debug|info|warn|error", "lowest level logged", "info", 0 },
 	{ "log-format", OPT_FORMAT, F(log_format), 0, 0, IN_ALL, NULL, 0, 0,
 	    "text|json", "log line format", "text", 0 },
+	{ "tls-cert", OPT_STRING, F(tls_cert), 0, 0, IN_ALL, check_nonempty, 0,
+	    0, "FILE", "serve wss:// and https:// with this PEM certificate "
+	    "(chain)", NULL, 0 },
+	{ "tls-key", OPT_STRING, F(tls_key), 0, 0, IN_ALL, check_nonempty, 0,
+	    0, "FILE", "the certificate's PEM private key", NULL, 0 },
+	{ "reuse-port", OPT_FLAG, F(reuse_port), 0, 0, IN_ALL, NULL, 0, 0,
+	    NULL, "share the port with other roomd processes (SO_REUSEPORT)",
+	    NULL, 0 },
+	{ "workers", OPT_UINT, F(workers), 1, 64, IN_ALL, NULL, 0, 0, "N",
+	    "run N worker processes on the port under a supervisor", "1", 0 },
 	{ "check-config", OPT_FLAG, F(check_config), 0, 0, IN_ARGV, NULL, 0, 0,
 	    NULL, "check the settings and exit", NULL, 0 },
 	{ "help", OPT_HELP, 0, 0, 0, IN_ARGV, NULL, 0, 0, NULL,
@@ -180,6 +190,8 @@ config_usage(FILE *f)
 	    "[--max-conns N]\n"
 	    "             [--rate MSGS_PER_SEC] [--log-level LEVEL] "
 	    "[--log-format text|json]\n"
+	    "             [--tls-cert FILE --tls-key FILE] [--reuse-port] "
+	    "[--workers N]\n"
 	    "             [--check-config]\n\n");
 	for (i = 0; i < CONFIG_NOPTS; i++) {
 		o = &config_opts[i];

@@ -520,6 +520,12 @@ config_derive(struct loader *ld, char **cause)
 	    sizeof cfg->listen_host, &cfg->listen_port, cause) != 0)
 		return -1;
 
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+		xasprintf(cause, "%s is set but %s is not: TLS needs both",
+		    cfg->tls_cert != NULL ? "--tls-cert" : "--tls-key",
+		    cfg->tls_cert != NULL ? "--tls-key" : "--tls-cert");
+		return -1;
+	}
 	if (cfg->auth_secret_file != NULL) {
 		if (read_secret(cfg->auth_secret_file,
 		    ld->where[opt_index("auth-secret-file")], &secret,
@@ -577,6 +583,9 @@ config_free(struct config *cfg)
 	free(cfg->auth_secret);
 	free(cfg->auth_secret_file);
 	free(cfg->node_id);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	cfg->tls_cert = cfg->tls_key = NULL;
 	cfg->listen = cfg->redis = cfg->prefix = cfg->config = NULL;
 	cfg->auth_secret = cfg->auth_secret_file = cfg->node_id = NULL;
 }

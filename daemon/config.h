@@ -33,6 +33,10 @@ struct config {
 	uint64_t rate;			/* requests/s per connection */
 	enum log_level log_level;
 	enum log_format log_format;
+	char *tls_cert;			/* PEM certificate (chain), or NULL */
+	char *tls_key;			/* PEM private key, or NULL */
+	int reuse_port;			/* SO_REUSEPORT on the listener */
+	uint64_t workers;		/* > 1: supervise that many */
 	int check_config;		/* --check-config: validate and exit */
 
 	/* Derived from the options above by config_load. */
@@ -81,7 +85,7 @@ struct opt {
 };
 
 /* config-opts.c */
-#define CONFIG_NOPTS 20	/* entries in config_opts, checked at build */
+#define CONFIG_NOPTS 24	/* entries in config_opts, checked at build */
 extern const struct opt config_opts[];
 const struct opt *opt_find(const char *, size_t);
 void opt_env_name(const struct opt *, char *, size_t);

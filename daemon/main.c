@@ -22,7 +22,7 @@ char node_id[ID_MAX + 1];
 uint64_t started_at;
 int shutting_down;
 
-static uv_signal_t sig_term, sig_int;
+static uv_signal_t sig_term, sig_int, sig_hup;
 static uv_timer_t shutdown_timer, hard_timer;
 static uint64_t shutdown_deadline;
 static char ctl_channel[128];
@@ -121,6 +121,7 @@ shutdown_poll(uv_timer_t *t)
 	store_stop();
 	uv_close((uv_handle_t *)&sig_term, handle_closed);
 	uv_close((uv_handle_t *)&sig_int, handle_closed);
+	uv_close((uv_handle_t *)&sig_hup, handle_closed);
 	uv_close((uv_handle_t *)&hard_timer, handle_closed);
 }
 
@@ -154,6 +155,15 @@ on_signal(uv_signal_t *h, int signum)
 	uv_timer_start(&shutdown_timer, shutdown_poll, 20, 20);
 }
 
+/* SIGHUP: read the certificate and key again, for new connections. */
+static void
+on_hup(uv_signal_t *h, int signum)
+{
+	(void)h;
+	(void)signum;
+	tls_reload();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -176,12 +186,25 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	if (tls_check(&cause) != 0) {
+		fprintf(stderr, "roomd: %s\n", cause);
+		free(cause);
+		config_free(&cfg);
+		return 2;
+	}
 	if (cfg.check_config) {
 		printf("roomd: configuration ok\n");
+		tls_free();
 		config_free(&cfg);
 		return 0;
 	}
 	log_init("roomd", cfg.log_level, cfg.log_format);
+	if (cfg.workers > 1) {
+		tls_free();
+		rc = supervise_run(argc, argv);
+		config_free(&cfg);
+		return rc;
+	}
 	if (cfg.node_id != NULL)
 		snprintf(node_id, sizeof node_id, "%s", cfg.node_id);
 	else
@@ -194,6 +217,8 @@ main(int argc, char **argv)
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_init(loop, &sig_int);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_init(loop, &sig_hup);
+	uv_signal_start(&sig_hup, on_hup, SIGHUP);
 
 	redis_url_format(&cfg.redis_url, where, sizeof where);
 	log_info("roomd %s starting: node %s, redis %s", ROOMD_VERSION,
@@ -209,6 +234,7 @@ main(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	log_info("stopped");
+	tls_free();
 	config_free(&cfg);
 	return 0;
 }

@@ -67,6 +67,9 @@ metrics_render(struct buf *b)
 	metric(b, "roomd_refused_total", "counter",
 	    "Connections refused at the upgrade (auth, limits).",
 	    stats.refused);
+	metric(b, "roomd_tls_reloads_total", "counter",
+	    "Certificate reloads on SIGHUP that took effect.",
+	    stats.tls_reloads);
 	buf_adds(b, "# HELP roomd_requests_total Requests by type.\n"
 	    "# TYPE roomd_requests_total counter\n");
 	for (size_t i = 0; i < NTYPES; i++)

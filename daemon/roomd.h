@@ -188,6 +188,7 @@ struct stats {
 	uint64_t bytes_out;
 	uint64_t slow_consumers;
 	uint64_t refused;
+	uint64_t tls_reloads;
 };
 
 /* main.c */
@@ -369,5 +370,16 @@ int node_healthy(void);
 /* server.c */
 int server_start(void);
 void server_stop(void);
+
+/* supervise.c: --workers N; returns the exit status of roomd */
+int supervise_run(int argc, char **argv);
+
+/* tls.c; the SSL_CTX is passed as void * to keep OpenSSL out of here */
+int tls_check(char **);
+void tls_start_log(void);
+void tls_attach(void *);
+int tls_attached(void);
+void tls_reload(void);
+void tls_free(void);
 
 #endif

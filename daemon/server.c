@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 
 #include "roomd.h"
 
@@ -276,6 +277,10 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_HTTP:
 		return http_serve(wsi, in);
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		/* The vhost's SSL_CTX, once, as lws sets it up. */
+		tls_attach(user);
+		break;
 	default:
 		break;
 	}
@@ -321,6 +326,17 @@ server_start(void)
 	    LWS_SERVER_OPTION_VALIDATE_UTF8 |
 	    LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS |
 	    LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	if (cfg.reuse_port)
+		info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
+	if (cfg.tls_cert != NULL) {
+		/* tls.c checked both files already; it also takes over
+		 * which pair each new handshake gets (SIGHUP). */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cfg.tls_cert;
+		info.ssl_private_key_filepath = cfg.tls_key;
+		info.ssl_options_set = (long)SSL_OP_NO_RENEGOTIATION;
+		info.alpn = "http/1.1";
+	}
 	info.foreign_loops = foreign;
 	info.count_threads = 1;
 	info.fd_limit_per_thread = (unsigned int)(cfg.max_conns + 64);
@@ -332,13 +348,20 @@ server_start(void)
 		return -1;
 	if (lws_create_vhost(ctx, &info) == NULL)
 		return -1;	/* roomd exits; ctx stays reachable */
+	if (cfg.tls_cert != NULL && !tls_attached()) {
+		log_error("tls: libwebsockets did not hand over its SSL_CTX");
+		return -1;
+	}
 	uv_timer_init(loop, &keepalive_timer);
 	uv_timer_start(&keepalive_timer, keepalive_cb, 1000, 1000);
 	uv_check_init(loop, &flush_check);
 	uv_check_start(&flush_check, flush_cb);
 	uv_prepare_init(loop, &flush_prepare);
 	uv_prepare_start(&flush_prepare, flush_prepare_cb);
-	log_info("listening on %s:%d", cfg.listen_host, cfg.listen_port);
+	log_info("listening on %s:%d (%s%s)", cfg.listen_host,
+	    cfg.listen_port, cfg.tls_cert != NULL ? "wss, https" : "ws, http",
+	    cfg.reuse_port ? ", port shared" : "");
+	tls_start_log();
 	return 0;
 }
 

@@ -85,6 +85,7 @@ struct ws_url {
 	char host[256];
 	int port;
 	char path[512];		/* path and query, starting with / */
+	int tls;		/* wss:// */
 };
 int ws_url_parse(const char *, struct ws_url *, char **cause);
 int hostport_parse(const char *, char *host, size_t hostlen, int *port,

@@ -356,8 +356,9 @@ redis_url_format(const struct redis_url *u, char *out, size_t outlen)
 }
 
 /*
- * Parse ws://host[:port][/path[?query]]: port 80 and path "/" by default.
- * The host is stored without IPv6 brackets. Return 0, or -1 with *cause.
+ * Parse ws://host[:port][/path[?query]] or wss://...: port 80 (443 for
+ * wss) and path "/" by default. The host is stored without IPv6
+ * brackets. Return 0, or -1 with *cause.
  */
 int
 ws_url_parse(const char *s, struct ws_url *u, char **cause)
@@ -368,13 +369,15 @@ ws_url_parse(const char *s, struct ws_url *u, char **cause)
 	memset(u, 0, sizeof *u);
 	u->port = 80;
 
-	if (strncmp(s, "wss://", 6) == 0)
+	if (strncmp(s, "wss://", 6) == 0) {
+		u->tls = 1;
+		u->port = 443;
+		auth = s + 6;
+	} else if (strncmp(s, "ws://", 5) == 0)
+		auth = s + 5;
+	else
 		return url_error(cause, what, s,
-		    "wss:// is not supported; put TLS in front");
-	if (strncmp(s, "ws://", 5) != 0)
-		return url_error(cause, what, s,
-		    "expected ws://host[:port][/path]");
-	auth = s + 5;
+		    "expected ws://host[:port][/path] or wss://...");
 	end = auth + strcspn(auth, "/?#@");
 	if (*end == '@')
 		return url_error(cause, what, s,

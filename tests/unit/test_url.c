@@ -201,6 +201,8 @@ test_ws_good(void **state)
 		{ "ws://[::1]:7700/ws", "::1", 7700, "/ws" },
 		{ "ws://node-2.example.com:8080/ws", "node-2.example.com", 8080,
 		    "/ws" },
+		{ "wss://h/ws", "h", 443, "/ws" },
+		{ "wss://[::1]:7443", "::1", 7443, "/" },
 	};
 	struct ws_url u;
 	char *cause;
@@ -224,14 +226,12 @@ test_ws_bad(void **state)
 	static const struct {
 		const char *in, *cause;
 	} cases[] = {
-		{ "wss://h/ws", "bad websocket url 'wss://h/ws': wss:// is not "
-		    "supported; put TLS in front" },
 		{ "http://h/ws", "bad websocket url 'http://h/ws': expected "
-		    "ws://host[:port][/path]" },
+		    "ws://host[:port][/path] or wss://..." },
 		{ "h:7700", "bad websocket url 'h:7700': expected "
-		    "ws://host[:port][/path]" },
+		    "ws://host[:port][/path] or wss://..." },
 		{ "", "bad websocket url '': expected "
-		    "ws://host[:port][/path]" },
+		    "ws://host[:port][/path] or wss://..." },
 		{ "ws://", "bad websocket url 'ws://': missing host" },
 		{ "ws:///ws", "bad websocket url 'ws:///ws': missing host" },
 		{ "ws://h:0/", "bad websocket url 'ws://h:0/': port must be a "
