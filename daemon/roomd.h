@@ -371,6 +371,9 @@ int node_healthy(void);
 int server_start(void);
 void server_stop(void);
 
+/* reuseport.c: SO_REUSEPORT on the listener lws binds while armed */
+void reuse_port_arm(int);
+
 /* supervise.c: --workers N; returns the exit status of roomd */
 int supervise_run(int argc, char **argv);
 

@@ -312,6 +312,7 @@ server_start(void)
 	struct lws_context_creation_info info;
 	void *foreign[1] = { loop };
 	const char *iface = cfg.listen_host;
+	struct lws_vhost *vh;
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	memset(&info, 0, sizeof info);
@@ -326,8 +327,6 @@ server_start(void)
 	    LWS_SERVER_OPTION_VALIDATE_UTF8 |
 	    LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS |
 	    LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-	if (cfg.reuse_port)
-		info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
 	if (cfg.tls_cert != NULL) {
 		/* tls.c checked both files already; it also takes over
 		 * which pair each new handshake gets (SIGHUP). */
@@ -346,7 +345,10 @@ server_start(void)
 	ctx = lws_create_context(&info);
 	if (ctx == NULL)
 		return -1;
-	if (lws_create_vhost(ctx, &info) == NULL)
+	reuse_port_arm(cfg.reuse_port);
+	vh = lws_create_vhost(ctx, &info);
+	reuse_port_arm(0);
+	if (vh == NULL)
 		return -1;	/* roomd exits; ctx stays reachable */
 	if (cfg.tls_cert != NULL && !tls_attached()) {
 		log_error("tls: libwebsockets did not hand over its SSL_CTX");
