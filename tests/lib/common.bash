@@ -591,3 +591,62 @@ roomd_wait_exit() {
 	_ROOMD_STOPPED[$name]=$ROOMD_STATUS
 	return 0
 }
+
+# ---------------------------------------------------------------------------
+# TLS (tls.bats, workers.bats, the bench): a throwaway CA and server
+# certificates made with the openssl command in the test's directory.
+
+# tls_ca: a CA in $BATS_TEST_TMPDIR/ca.pem (key ca.key); exports TLS_DIR.
+tls_ca() {
+	TLS_DIR=${TLS_DIR:-$BATS_TEST_TMPDIR}
+	export TLS_DIR
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.pem" -days 2 \
+	    -subj /CN=roomd-test-ca 2>/dev/null
+}
+
+# tls_cert NAME [KEYTYPE [SAN]]: a certificate for localhost and 127.0.0.1
+# (or SAN, as openssl writes it) signed by the CA, in $TLS_DIR/NAME.pem with
+# its key NAME.key (KEYTYPE ec, the default, or rsa).
+tls_cert() {
+	local name=$1 kt=${2:-ec} san=${3:-DNS:localhost,IP:127.0.0.1}
+	local d=$TLS_DIR
+	local newkey=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+	[ "$kt" = rsa ] && newkey=(-newkey rsa:2048)
+	openssl req "${newkey[@]}" -nodes -keyout "$d/$name.key" \
+	    -out "$d/$name.csr" -subj /CN=localhost 2>/dev/null || return 1
+	printf 'subjectAltName=%s\n' "$san" >"$d/$name.ext"
+	openssl x509 -req -in "$d/$name.csr" -CA "$d/ca.pem" \
+	    -CAkey "$d/ca.key" -CAcreateserial -out "$d/$name.pem" -days 2 \
+	    -extfile "$d/$name.ext" 2>/dev/null
+}
+
+# cert_fp FILE: the SHA-256 fingerprint of a PEM certificate.
+cert_fp() {
+	openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2
+}
+
+# served_fp PORT: the fingerprint of the certificate 127.0.0.1:PORT serves
+# to a new connection.
+served_fp() {
+	timeout 5 openssl s_client -connect "127.0.0.1:$1" \
+	    -servername localhost </dev/null 2>/dev/null |
+	    openssl x509 -noout -fingerprint -sha256 | cut -d= -f2
+}
+
+# wss_url NAME: node NAME's wss:// URL (by name, as its certificate says).
+wss_url() {
+	echo "wss://localhost:$(port_of "$1")/ws"
+}
+
+# https_code NAME PATH: the HTTP status of GET PATH over https on node
+# NAME, trusting the test CA (000 when nothing answered within 3 s).
+https_code() {
+	curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+	    --cacert "$TLS_DIR/ca.pem" "https://localhost:$(port_of "$1")$2"
+}
+
+# rss_kb PID: resident memory of a process in KiB.
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
