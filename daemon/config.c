@@ -526,6 +526,13 @@ config_derive(struct loader *ld, char **cause)
 		    cfg->tls_cert != NULL ? "--tls-key" : "--tls-cert");
 		return -1;
 	}
+	if (cfg->workers > 1 && cfg->node_id != NULL &&
+	    strlen(cfg->node_id) + 3 > ID_MAX) {
+		xasprintf(cause, "--node-id '%s' is too long for --workers: "
+		    "worker ids <id>-<k> must be at most %d characters",
+		    cfg->node_id, ID_MAX);
+		return -1;
+	}
 	if (cfg->auth_secret_file != NULL) {
 		if (read_secret(cfg->auth_secret_file,
 		    ld->where[opt_index("auth-secret-file")], &secret,

@@ -31,7 +31,7 @@
 struct worker {
 	pid_t pid;		/* 0: not running */
 	unsigned k;		/* 1..N */
-	char id[ID_MAX + 1];
+	char id[ID_MAX + 16];	/* config.c keeps it to ID_MAX */
 	uint64_t started_ms;
 	unsigned fails;		/* quick deaths in a row */
 	uint64_t restart_ms;	/* when to start again; 0: not waiting */
@@ -152,7 +152,11 @@ reap(int stopping)
 		w->pid = 0;
 		now = mono_ms();
 		up = now - w->started_ms;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && stopping) {
+		/* Stopped as asked; SIGTERM before its handler was set up
+		 * counts too. */
+		if (stopping && ((WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0) || (WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGTERM))) {
 			log_info("supervisor: worker %u (node %s) stopped",
 			    w->k, w->id);
 			continue;
@@ -197,9 +201,7 @@ supervise_run(int argc, char **argv)
 
 	nworkers = (unsigned)cfg.workers;
 	workers = xcalloc(nworkers, sizeof *workers);
-	base_node_id(base, sizeof base);
-	if (strlen(base) + 4 > ID_MAX)
-		fatalx("--node-id '%s' is too long to add -<worker>", base);
+	base_node_id(base, sizeof base);	/* short enough: config.c */
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
