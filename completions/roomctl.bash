@@ -16,7 +16,7 @@ _roomctl_options() {
 	evict) echo '--conn --user --reason --disconnect --json' ;;
 	replay) echo '--since --until --count --follow --into --speed --json' ;;
 	publish) echo '--json' ;;
-	sim) echo '--url --clients --room --token --transcript --rooms --rate --duration --json' ;;
+	sim) echo '--url --clients --room --token --transcript --rooms --rate --duration --json --ca --insecure-tls' ;;
 	token) echo '--sub --secret --secret-file --ttl --rooms --publish --admin' ;;
 	esac
 }
@@ -78,7 +78,7 @@ _roomctl() {
 		COMPREPLY=($(compgen -W "$(_roomctl_rooms "$redis" "$prefix")" -- "$cur"))
 		return 0
 		;;
-	sim:--transcript | token:--secret-file)
+	sim:--transcript | sim:--ca | token:--secret-file)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;

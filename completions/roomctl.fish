@@ -152,6 +152,8 @@ complete -c roomctl -n '__roomctl_is sim' -l rooms -x -d 'load mode: rooms'
 complete -c roomctl -n '__roomctl_is sim' -l rate -x -d 'load mode: events a second'
 complete -c roomctl -n '__roomctl_is sim' -l duration -x -d 'load mode: seconds'
 complete -c roomctl -n '__roomctl_is sim' -l json -d 'load mode: print JSON'
+complete -c roomctl -n '__roomctl_is sim' -l ca -r -F -d 'wss: trust the CA certificates in FILE'
+complete -c roomctl -n '__roomctl_is sim' -l insecure-tls -d 'wss: do not verify the server\'s certificate'
 complete -c roomctl -n '__roomctl_first_arg sim' -F
 
 complete -c roomctl -n '__roomctl_is token' -l sub -x -d 'user id'

@@ -10,7 +10,7 @@ _roomd() {
 	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
 
 	case $prev in
-	--config | --auth-secret-file)
+	--config | --auth-secret-file | --tls-cert | --tls-key)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;
@@ -24,14 +24,15 @@ _roomd() {
 		;;
 	--listen | --redis | --prefix | --auth-secret | --node-id | \
 	    --history | --room-ttl | --empty-ttl | --max-frame | \
-	    --max-rooms-per-conn | --max-conns | --rate)
+	    --max-rooms-per-conn | --max-conns | --rate | --workers)
 		return 0
 		;;
 	esac
 	COMPREPLY=($(compgen -W '--listen --redis --prefix --config
 	    --auth-secret --auth-secret-file --insecure --node-id --history
 	    --room-ttl --empty-ttl --max-frame --max-rooms-per-conn
-	    --max-conns --rate --log-level --log-format --check-config --help
+	    --max-conns --rate --log-level --log-format --tls-cert --tls-key
+	    --reuse-port --workers --check-config --help
 	    --version' -- "$cur"))
 	return 0
 }
