@@ -1,0 +1,769 @@
+/*
+ * cluster-async.c owns the async Redis Cluster router: one hiredis async
+ * connection per node on the libuv loop, the slot -> master table read
+ * from CLUSTER SLOTS (refreshed on MOVED and on lost nodes, retried over
+ * every known node with backoff), and each command's journey: routed by
+ * slot, following MOVED and ASK, retrying TRYAGAIN/CLUSTERDOWN/LOADING
+ * with bounded backoff, reloading a script on NOSCRIPT, until one final
+ * reply goes to the caller's callback.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster-int.h"
+
+#define QUEUE_MAX_DEFAULT 4096
+#define REDIRECTS_DEFAULT 8
+#define RETRIES_DEFAULT 12
+#define RETRY_MIN_MS 50
+#define RETRY_MAX_MS 1000
+#define REFRESH_MIN_GAP_MS 100
+#define REFRESH_BACKOFF_MIN_MS 100
+#define REFRESH_BACKOFF_MAX_MS 2000
+#define REDIAL_GAP_MS 100
+
+static void route(struct cl_cmd *);
+static void node_send(struct cl_node *, struct cl_cmd *);
+static void refresh_start(struct cluster *);
+static void refresh_fire(uv_timer_t *);
+
+void
+cl_event(struct cluster *cl, enum cluster_event ev, const char *addr,
+    const char *detail)
+{
+	if (cl->o.on_event != NULL && !cl->freeing)
+		cl->o.on_event(ev, addr, detail, cl->o.arg);
+}
+
+static void
+q_push(struct cl_queue *q, struct cl_cmd *c)
+{
+	c->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = c;
+	else
+		q->head = c;
+	q->tail = c;
+	q->n++;
+}
+
+static struct cl_cmd *
+q_pop(struct cl_queue *q)
+{
+	struct cl_cmd *c = q->head;
+
+	if (c != NULL) {
+		q->head = c->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->n--;
+		c->next = NULL;
+	}
+	return c;
+}
+
+/* Take a whole queue out, so callbacks may add to the emptied one. */
+static struct cl_queue
+q_take(struct cl_queue *q)
+{
+	struct cl_queue t = *q;
+
+	q->head = q->tail = NULL;
+	q->n = 0;
+	return t;
+}
+
+/* Hand the final reply (or NULL) to the caller and free the command. */
+static void
+cmd_finish(struct cl_cmd *c, redisReply *r)
+{
+	if (c->cb != NULL)
+		c->cb(r, c->arg);
+	free(c);
+}
+
+/* A command with its arguments copied into one allocation (lens NULL:
+ * NUL-terminated arguments). Freed by cmd_finish. */
+static struct cl_cmd *
+cmd_new(struct cluster *cl, cluster_cb *cb, void *arg, int argc,
+    const char **argv, const size_t *lens)
+{
+	struct cl_cmd *c;
+	size_t bytes = 0;
+	int total = argc;
+	char *p;
+
+	for (int i = 0; i < argc; i++)
+		bytes += lens != NULL ? lens[i] : strlen(argv[i]);
+	c = xcalloc(1, sizeof *c + (size_t)total * (sizeof *c->argv +
+	    sizeof *c->lens) + bytes + 1);
+	c->cl = cl;
+	c->cb = cb;
+	c->arg = arg;
+	c->argc = total;
+	c->argv = (const char **)(c + 1);
+	c->lens = (size_t *)(c->argv + total);
+	p = (char *)(c->lens + total);
+	for (int i = 0; i < argc; i++) {
+		size_t n = lens != NULL ? lens[i] : strlen(argv[i]);
+
+		memcpy(p, argv[i], n);
+		c->argv[i] = p;
+		c->lens[i] = n;
+		p += n;
+	}
+	return c;
+}
+
+static uint64_t
+retry_delay(int retries)
+{
+	uint64_t ms = RETRY_MIN_MS;
+
+	for (int i = 1; i < retries && ms < RETRY_MAX_MS; i++)
+		ms *= 2;
+	return ms > RETRY_MAX_MS ? RETRY_MAX_MS : ms;
+}
+
+static void delay_fire(uv_timer_t *);
+
+/* Wake at the earliest due time of the delay queue. */
+static void
+delay_arm(struct cluster *cl)
+{
+	uint64_t now = mono_ms(), min = UINT64_MAX;
+
+	for (struct cl_cmd *c = cl->delay.head; c != NULL; c = c->next)
+		if (c->due < min)
+			min = c->due;
+	if (min == UINT64_MAX)
+		uv_timer_stop(&cl->delay_timer);
+	else
+		uv_timer_start(&cl->delay_timer, delay_fire,
+		    min > now ? min - now : 0, 0);
+}
+
+static void
+delay_fire(uv_timer_t *t)
+{
+	struct cluster *cl = t->data;
+	struct cl_queue all = q_take(&cl->delay);
+	uint64_t now = mono_ms();
+	struct cl_cmd *c;
+
+	while ((c = q_pop(&all)) != NULL) {
+		if (c->due <= now) {
+			cl->nqueued--;
+			route(c);
+		} else
+			q_push(&cl->delay, c);
+	}
+	delay_arm(cl);
+}
+
+/* Route c again at `due`; it stays counted as queued meanwhile. */
+static void
+delay_until(struct cl_cmd *c, uint64_t due)
+{
+	struct cluster *cl = c->cl;
+
+	c->due = due;
+	q_push(&cl->delay, c);
+	cl->nqueued++;
+	delay_arm(cl);
+}
+
+/*
+ * One more retry for c after a backoff, or its end (NULL reply, or r when
+ * there is one) once the retries are spent.
+ */
+static void
+retry_later(struct cl_cmd *c, redisReply *r)
+{
+	struct cluster *cl = c->cl;
+
+	if (cl->freeing || c->to != NULL || ++c->retries > cl->o.max_retries) {
+		cmd_finish(c, r);
+		return;
+	}
+	cl->st.retries++;
+	c->ask = NULL;
+	delay_until(c, mono_ms() + retry_delay(c->retries));
+}
+
+/*
+ * Every reply of a routed command lands here: redirects and retries go
+ * round again, anything else is final.
+ */
+static void
+cmd_reply(redisAsyncContext *ac, void *rv, void *priv)
+{
+	struct cl_cmd *c = priv;
+	struct cluster *cl = c->cl;
+	struct cl_node *n = ac->data;
+	redisReply *r = rv;
+	struct cluster_addr a;
+	unsigned slot;
+
+	if (r == NULL) {
+		if (!cl->freeing)
+			cl->st.lost++;
+		cmd_finish(c, NULL);
+		return;
+	}
+	if (r->type != REDIS_REPLY_ERROR || cl->freeing || c->to != NULL) {
+		cmd_finish(c, r);
+		return;
+	}
+	switch (cluster_err_class(r->str, r->len)) {
+	case CLUSTER_ERR_MOVED:
+	case CLUSTER_ERR_ASK:
+		if (cluster_redirect_parse(r->str, r->len, &slot, &a) != 0 ||
+		    ++c->redirects > cl->o.max_redirects)
+			break;
+		if (a.host[0] == '\0')
+			snprintf(a.host, sizeof a.host, "%s", n->addr.host);
+		if (r->str[0] == 'M') {
+			cl->st.moved++;
+			cl->owner[slot] = cl_node_get(cl, a.host, a.port);
+			c->ask = NULL;
+			cl_refresh_soon(cl);
+		} else {
+			cl->st.ask++;
+			c->ask = cl_node_get(cl, a.host, a.port);
+		}
+		route(c);
+		return;
+	case CLUSTER_ERR_RETRY:
+		if (strncmp(r->str, "CLUSTERDOWN", 11) == 0)
+			cl_refresh_soon(cl);
+		retry_later(c, r);
+		return;
+	case CLUSTER_ERR_NOSCRIPT:
+		if (c->source == NULL || c->reloaded)
+			break;
+		/* This shard lacks the script: load it, then run it again
+		 * on the same connection, so the order holds. */
+		cl->st.noscript++;
+		c->reloaded = 1;
+		redisAsyncCommand(ac, NULL, NULL, "SCRIPT LOAD %s", c->source);
+		node_send(n, c);
+		return;
+	case CLUSTER_ERR_OTHER:
+		break;
+	}
+	cmd_finish(c, r);
+}
+
+/* Put c on n's connection (ASKING first when c was redirected there). */
+static void
+node_send(struct cl_node *n, struct cl_cmd *c)
+{
+	if (c->ask == n)
+		redisAsyncCommand(n->ac, NULL, NULL, "ASKING");
+	if (redisAsyncCommandArgv(n->ac, cmd_reply, c, c->argc, c->argv,
+	    c->lens) != REDIS_OK)
+		retry_later(c, NULL);	/* disconnecting: never sent */
+}
+
+static void
+node_flush(struct cl_node *n)
+{
+	struct cl_cmd *c;
+
+	while (n->ready && (c = q_pop(&n->q)) != NULL) {
+		n->cl->nqueued--;
+		node_send(n, c);
+	}
+}
+
+/*
+ * n cannot be used: commands that waited for it were never sent, so they
+ * may go round again (after a backoff); the map may have changed.
+ */
+static void
+node_down(struct cl_node *n, const char *why)
+{
+	struct cluster *cl = n->cl;
+	struct cl_queue q = q_take(&n->q);
+	struct cl_cmd *c;
+
+	n->ac = NULL;
+	n->ready = 0;
+	n->next_connect = mono_ms() + REDIAL_GAP_MS;
+	if (cl->freeing) {
+		while ((c = q_pop(&q)) != NULL) {
+			cl->nqueued--;
+			cmd_finish(c, NULL);
+		}
+		return;
+	}
+	cl_event(cl, CLUSTER_EV_NODE_DOWN, n->name, why);
+	while ((c = q_pop(&q)) != NULL) {
+		cl->nqueued--;
+		retry_later(c, NULL);
+	}
+	cl_refresh_soon(cl);
+}
+
+static void
+node_ready_reply(redisAsyncContext *ac, void *rv, void *priv)
+{
+	struct cl_node *n = ac->data;
+	redisReply *r = rv;
+
+	(void)priv;
+	if (r == NULL || n->ac != ac)
+		return;
+	if (r->type == REDIS_REPLY_ERROR) {
+		/* AUTH refused or LOADING: the disconnect reports it. */
+		redisAsyncDisconnect(ac);
+		return;
+	}
+	n->ready = 1;
+	cl_event(n->cl, CLUSTER_EV_NODE_UP, n->name, NULL);
+	node_flush(n);
+}
+
+static void
+node_connected(const redisAsyncContext *ac, int status)
+{
+	struct cl_node *n = ac->data;
+
+	if (status != REDIS_OK && n->ac == ac)
+		node_down(n, ac->errstr);
+}
+
+static void
+node_disconnected(const redisAsyncContext *ac, int status)
+{
+	struct cl_node *n = ac->data;
+
+	if (n->ac == ac)
+		node_down(n, status == REDIS_OK ? "connection closed" :
+		    ac->errstr);
+}
+
+/* Dial n; AUTH and a PING go first, and n is ready when they answer. */
+static void
+node_connect(struct cl_node *n)
+{
+	struct cluster *cl = n->cl;
+	redisAsyncContext *ac;
+
+	ac = redisAsyncConnect(n->addr.host, n->addr.port);
+	if (ac == NULL || ac->err || redis_uv_watch(ac, cl->loop) != 0) {
+		char why[200];
+
+		snprintf(why, sizeof why, "%s", ac == NULL ? "out of memory" :
+		    ac->err ? ac->errstr : "cannot watch the connection");
+		if (ac != NULL)
+			redisAsyncFree(ac);
+		node_down(n, why);
+		return;
+	}
+	ac->data = n;
+	n->ac = ac;
+	redisAsyncSetConnectCallback(ac, node_connected);
+	redisAsyncSetDisconnectCallback(ac, node_disconnected);
+	if (cl->password != NULL)
+		redisAsyncCommand(ac, node_ready_reply, NULL, "AUTH %s",
+		    cl->password);
+	redisAsyncCommand(ac, node_ready_reply, NULL, "PING");
+}
+
+static void
+node_enqueue(struct cl_node *n, struct cl_cmd *c)
+{
+	struct cluster *cl = n->cl;
+
+	if (n->ready) {
+		node_send(n, c);
+		return;
+	}
+	if (n->ac == NULL && mono_ms() < n->next_connect) {
+		/* Refused a moment ago: do not dial in a loop. */
+		if (c->to != NULL) {
+			cmd_finish(c, NULL);
+			return;
+		}
+		delay_until(c, n->next_connect);
+		return;
+	}
+	q_push(&n->q, c);
+	cl->nqueued++;
+	if (n->ac == NULL)
+		node_connect(n);
+}
+
+/* The node at host:port, made (not dialled) when first seen. */
+struct cl_node *
+cl_node_get(struct cluster *cl, const char *host, int port)
+{
+	struct cl_node *n, **tail = &cl->nodes;
+
+	for (n = cl->nodes; n != NULL; n = n->next) {
+		if (n->addr.port == port && strcmp(n->addr.host, host) == 0)
+			return n;
+		tail = &n->next;
+	}
+	n = xcalloc(1, sizeof *n);
+	n->cl = cl;
+	snprintf(n->addr.host, sizeof n->addr.host, "%s", host);
+	n->addr.port = port;
+	snprintf(n->name, sizeof n->name, "%s:%d", host, port);
+	*tail = n;
+	cl->nnodes++;
+	return n;
+}
+
+static struct cl_node *
+any_master(struct cluster *cl)
+{
+	for (unsigned s = 0; s < CLUSTER_SLOTS; s++)
+		if (cl->owner[s] != NULL)
+			return cl->owner[s];
+	return NULL;
+}
+
+/* Send c where it belongs now, or park it until the map says. */
+static void
+route(struct cl_cmd *c)
+{
+	struct cluster *cl = c->cl;
+	struct cl_node *n;
+
+	if (cl->freeing) {
+		cmd_finish(c, NULL);
+		return;
+	}
+	if (c->to != NULL)
+		n = c->to;
+	else if (c->ask != NULL)
+		n = c->ask;
+	else if (!cl->have_map)
+		n = NULL;
+	else
+		n = c->anyslot ? any_master(cl) : cl->owner[c->slot];
+	if (n == NULL) {
+		q_push(&cl->wait, c);
+		cl->nqueued++;
+		cl_refresh_soon(cl);
+		return;
+	}
+	node_enqueue(n, c);
+}
+
+/* A CLUSTER SLOTS answer: the new map, or the next node to ask. */
+static void
+refresh_reply(redisReply *r, void *arg)
+{
+	struct cl_node *from = arg;
+	struct cluster *cl = from->cl;
+	struct cluster_map m;
+	struct cl_queue q;
+	struct cl_cmd *c;
+	char detail[64];
+
+	cl->refreshing = 0;
+	if (cl->freeing)
+		return;
+	cluster_map_init(&m);
+	if (r == NULL || cluster_map_parse_slots(r, from->addr.host, &m,
+	    NULL) != 0 || m.nmasters == 0) {
+		cluster_map_free(&m);
+		cl->refresh_next = from->next != NULL ? from->next : cl->nodes;
+		if ((size_t)++cl->refresh_failed < cl->nnodes) {
+			refresh_start(cl);
+			return;
+		}
+		cl->refresh_failed = 0;
+		cl_event(cl, CLUSTER_EV_SEEDS_DOWN, NULL,
+		    "no node answered CLUSTER SLOTS");
+		uv_timer_start(&cl->refresh_timer, refresh_fire,
+		    cl->refresh_backoff, 0);
+		cl->refresh_backoff *= 2;
+		if (cl->refresh_backoff > REFRESH_BACKOFF_MAX_MS)
+			cl->refresh_backoff = REFRESH_BACKOFF_MAX_MS;
+		return;
+	}
+	for (unsigned s = 0; s < CLUSTER_SLOTS; s++)
+		cl->owner[s] = m.slot[s] < 0 ? NULL : cl_node_get(cl,
+		    m.masters[m.slot[s]].host, m.masters[m.slot[s]].port);
+	snprintf(detail, sizeof detail, "%zu masters", m.nmasters);
+	cluster_map_free(&m);
+	cl->have_map = 1;
+	cl->refresh_failed = 0;
+	cl->refresh_backoff = REFRESH_BACKOFF_MIN_MS;
+	cl->st.refreshes++;
+	cl_event(cl, CLUSTER_EV_MAP, from->name, detail);
+	q = q_take(&cl->wait);
+	while ((c = q_pop(&q)) != NULL) {
+		cl->nqueued--;
+		route(c);
+	}
+	cl_sub_kick_all(cl);
+}
+
+/* Ask one node for the map: a connected one if any, else the next. */
+static void
+refresh_start(struct cluster *cl)
+{
+	static const char *argv[] = { "CLUSTER", "SLOTS" };
+	struct cl_node *n;
+	struct cl_cmd *c;
+
+	if (cl->freeing || cl->refreshing)
+		return;
+	for (n = cl->nodes; n != NULL; n = n->next)
+		if (n->ready && cl->refresh_failed == 0)
+			break;
+	if (n == NULL)
+		n = cl->refresh_next != NULL ? cl->refresh_next : cl->nodes;
+	cl->refreshing = 1;
+	cl->last_refresh = mono_ms();
+	c = cmd_new(cl, refresh_reply, n, 2, argv, NULL);
+	c->to = n;
+	node_enqueue(n, c);
+}
+
+static void
+refresh_fire(uv_timer_t *t)
+{
+	refresh_start(t->data);
+}
+
+/* Read the map again soon: at once, or REFRESH_MIN_GAP_MS after the last. */
+void
+cl_refresh_soon(struct cluster *cl)
+{
+	uint64_t now = mono_ms(), at;
+
+	if (cl->freeing || cl->refreshing ||
+	    uv_is_active((uv_handle_t *)&cl->refresh_timer))
+		return;
+	at = cl->last_refresh + REFRESH_MIN_GAP_MS;
+	uv_timer_start(&cl->refresh_timer, refresh_fire,
+	    at > now ? at - now : 0, 0);
+}
+
+/*
+ * A router for the cluster given by o->seeds; it starts reading the slot
+ * map at once and keeps trying (with backoff) while no node answers.
+ * Returns NULL with *cause set when the seeds do not parse.
+ */
+struct cluster *
+cluster_new(uv_loop_t *loop, const struct cluster_opts *o, char **cause)
+{
+	struct cluster *cl;
+	struct cluster_addr *seeds;
+	size_t nseeds;
+
+	if (o->seeds == NULL) {
+		if (cause != NULL)
+			*cause = xstrdup("no cluster nodes given");
+		return NULL;
+	}
+	if (cluster_seeds_parse(o->seeds, &seeds, &nseeds, cause) != 0)
+		return NULL;
+	cl = xcalloc(1, sizeof *cl);
+	cl->loop = loop;
+	cl->o = *o;
+	cl->seeds = xstrdup(o->seeds);
+	cl->o.seeds = cl->seeds;
+	if (o->password != NULL && o->password[0] != '\0')
+		cl->password = xstrdup(o->password);
+	cl->o.password = cl->password;
+	if (cl->o.queue_max == 0)
+		cl->o.queue_max = QUEUE_MAX_DEFAULT;
+	if (cl->o.max_redirects <= 0)
+		cl->o.max_redirects = REDIRECTS_DEFAULT;
+	if (cl->o.max_retries <= 0)
+		cl->o.max_retries = RETRIES_DEFAULT;
+	cl->refresh_backoff = REFRESH_BACKOFF_MIN_MS;
+	dict_init(&cl->chans);
+	for (size_t i = 0; i < nseeds; i++)
+		cl_node_get(cl, seeds[i].host, seeds[i].port);
+	free(seeds);
+	uv_timer_init(loop, &cl->delay_timer);
+	uv_timer_init(loop, &cl->refresh_timer);
+	uv_timer_init(loop, &cl->sub_timer);
+	cl->delay_timer.data = cl->refresh_timer.data = cl->sub_timer.data =
+	    cl;
+	cl->open_handles = 3;
+	refresh_start(cl);
+	return cl;
+}
+
+static void
+chan_free(void *val, void *arg)
+{
+	(void)arg;
+	free(val);
+}
+
+static void
+timer_closed(uv_handle_t *h)
+{
+	struct cluster *cl = h->data;
+	struct cl_node *n, *next;
+
+	if (--cl->open_handles > 0)
+		return;
+	for (n = cl->nodes; n != NULL; n = next) {
+		next = n->next;
+		free(n);
+	}
+	dict_each(&cl->chans, chan_free, NULL);
+	dict_free(&cl->chans);
+	free(cl->seeds);
+	free(cl->password);
+	free(cl);
+}
+
+/*
+ * Close every connection; each pending callback runs with NULL, now or
+ * from hiredis as it frees the connection. The memory goes once libuv has
+ * closed the timers. Safe from inside a callback of this cluster.
+ */
+void
+cluster_free(struct cluster *cl)
+{
+	struct cl_queue q;
+	struct cl_cmd *c;
+
+	if (cl == NULL || cl->freeing)
+		return;
+	cl->freeing = 1;
+	uv_timer_stop(&cl->delay_timer);
+	uv_timer_stop(&cl->refresh_timer);
+	uv_timer_stop(&cl->sub_timer);
+	q = q_take(&cl->wait);
+	while ((c = q_pop(&q)) != NULL)
+		cmd_finish(c, NULL);
+	q = q_take(&cl->delay);
+	while ((c = q_pop(&q)) != NULL)
+		cmd_finish(c, NULL);
+	cl_sub_close_all(cl);
+	for (struct cl_node *n = cl->nodes; n != NULL; n = n->next) {
+		q = q_take(&n->q);
+		while ((c = q_pop(&q)) != NULL)
+			cmd_finish(c, NULL);
+		if (n->ac != NULL)
+			redisAsyncFree(n->ac);	/* calls node_down */
+	}
+	uv_close((uv_handle_t *)&cl->delay_timer, timer_closed);
+	uv_close((uv_handle_t *)&cl->refresh_timer, timer_closed);
+	uv_close((uv_handle_t *)&cl->sub_timer, timer_closed);
+}
+
+/* A slot map is known (commands may still wait for a connection). */
+int
+cluster_ready(const struct cluster *cl)
+{
+	return cl->have_map && !cl->freeing;
+}
+
+static int
+submit(struct cluster *cl, struct cl_cmd *c)
+{
+	if (cl->freeing || cl->nqueued >= cl->o.queue_max) {
+		free(c);
+		return -1;
+	}
+	route(c);
+	return 0;
+}
+
+/*
+ * Run one command on the master of key's slot (key NULL: any master).
+ * cb (may be NULL) gets the final reply or NULL; see cluster.h. Returns -1
+ * without calling cb when too many commands wait already.
+ */
+int
+cluster_command(struct cluster *cl, const char *key, size_t keylen,
+    cluster_cb *cb, void *arg, int argc, const char **argv,
+    const size_t *lens)
+{
+	struct cl_cmd *c;
+
+	c = cmd_new(cl, cb, arg, argc, argv, lens);
+	if (key != NULL)
+		c->slot = cluster_key_slot(key, keylen);
+	else
+		c->anyslot = 1;
+	return submit(cl, c);
+}
+
+/*
+ * EVALSHA sha with nkeys keys then nargs arguments (argv holds both) on
+ * the shard of the first key; on NOSCRIPT, source (which must outlive the
+ * call: a static string) is loaded there and the script run again.
+ */
+int
+cluster_script(struct cluster *cl, const char *sha, const char *source,
+    int nkeys, int nargs, const char **argv, const size_t *lens,
+    cluster_cb *cb, void *arg)
+{
+	struct cl_cmd *c;
+	int argc = 3 + nkeys + nargs;
+	const char **av;
+	size_t *ln;
+	char nk[16];
+
+	snprintf(nk, sizeof nk, "%d", nkeys);
+	av = xcalloc((size_t)argc, sizeof *av);
+	ln = xcalloc((size_t)argc, sizeof *ln);
+	av[0] = "EVALSHA";
+	av[1] = sha;
+	av[2] = nk;
+	for (int i = 0; i < 3; i++)
+		ln[i] = strlen(av[i]);
+	for (int i = 0; i < nkeys + nargs; i++) {
+		av[3 + i] = argv[i];
+		ln[3 + i] = lens != NULL ? lens[i] : strlen(argv[i]);
+	}
+	c = cmd_new(cl, cb, arg, argc, av, ln);
+	free(av);
+	free(ln);
+	c->source = source;
+	if (nkeys > 0)
+		c->slot = cluster_key_slot(c->argv[3], c->lens[3]);
+	else
+		c->anyslot = 1;
+	return submit(cl, c);
+}
+
+void
+cluster_get_stats(const struct cluster *cl, struct cluster_stats *st)
+{
+	*st = cl->st;
+}
+
+/*
+ * The masters of the current map as "host:port ..." into buf (for
+ * /healthz and tests); returns how many there are.
+ */
+size_t
+cluster_masters(const struct cluster *cl, char *buf, size_t len)
+{
+	size_t n = 0, off = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (struct cl_node *m = cl->nodes; m != NULL; m = m->next) {
+		unsigned s;
+
+		for (s = 0; s < CLUSTER_SLOTS; s++)
+			if (cl->owner[s] == m)
+				break;
+		if (s == CLUSTER_SLOTS)
+			continue;
+		n++;
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s",
+			    off > 0 ? " " : "", m->name);
+	}
+	return n;
+}
