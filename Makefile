@@ -109,7 +109,13 @@ build/tests/%: tests/unit/%.c $(SHARED_OBJ) $(DAEMON_PURE_OBJ) $(FLAGS_STAMP)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -Idaemon -o $@ $< \
 		$(SHARED_OBJ) $(DAEMON_PURE_OBJ) $(PKG_LIBS) -lcmocka
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) build/tests/cluster-probe
+
+# The cluster layer's test program (tests/cluster-layer.bats).
+build/tests/cluster-probe: tests/cluster/probe.c $(SHARED_OBJ) $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(SHARED_OBJ) $(PKG_LIBS)
 
 deps:
 	$(Q)sh mk/deps.sh
