@@ -161,12 +161,14 @@ test_seeds(void **state)
 	assert_int_equal(v[2].port, 7002);
 	free(v);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc;
+
 		cause = NULL;
 		v = NULL;
-		if (cluster_seeds_parse(bad[i], &v, &n, &cause) != -1)
+		rc = cluster_seeds_parse(bad[i], &v, &n, &cause);
+		if (rc != -1)
 			print_error("seeds '%s' accepted\n", bad[i]);
-		assert_int_equal(cluster_seeds_parse(bad[i], &v, &n, &cause),
-		    -1);
+		assert_int_equal(rc, -1);
 		assert_non_null(cause);
 		free(cause);
 		assert_null(v);
