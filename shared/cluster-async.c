@@ -1,11 +1,9 @@
 /*
- * cluster-async.c owns the async Redis Cluster router: one hiredis async
- * connection per node on the libuv loop, the slot -> master table read
- * from CLUSTER SLOTS (refreshed on MOVED and on lost nodes, retried over
- * every known node with backoff), and each command's journey: routed by
- * slot, following MOVED and ASK, retrying TRYAGAIN/CLUSTERDOWN/LOADING
- * with bounded backoff, reloading a script on NOSCRIPT, until one final
- * reply goes to the caller's callback.
+ * cluster-async.c owns the async Redis Cluster router's public face and
+ * each command's journey: routed by slot, following MOVED and ASK,
+ * retrying TRYAGAIN/CLUSTERDOWN/LOADING with bounded backoff, reloading a
+ * script on NOSCRIPT, until one final reply goes to the caller's
+ * callback. Connections and the slot map are cluster-node.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,15 +16,6 @@
 #define RETRIES_DEFAULT 12
 #define RETRY_MIN_MS 50
 #define RETRY_MAX_MS 1000
-#define REFRESH_MIN_GAP_MS 100
-#define REFRESH_BACKOFF_MIN_MS 100
-#define REFRESH_BACKOFF_MAX_MS 2000
-#define REDIAL_GAP_MS 100
-
-static void route(struct cl_cmd *);
-static void node_send(struct cl_node *, struct cl_cmd *);
-static void refresh_start(struct cluster *);
-static void refresh_fire(uv_timer_t *);
 
 void
 cl_event(struct cluster *cl, enum cluster_event ev, const char *addr,
@@ -36,8 +25,8 @@ cl_event(struct cluster *cl, enum cluster_event ev, const char *addr,
 		cl->o.on_event(ev, addr, detail, cl->o.arg);
 }
 
-static void
-q_push(struct cl_queue *q, struct cl_cmd *c)
+void
+cl_q_push(struct cl_queue *q, struct cl_cmd *c)
 {
 	c->next = NULL;
 	if (q->tail != NULL)
@@ -48,8 +37,8 @@ q_push(struct cl_queue *q, struct cl_cmd *c)
 	q->n++;
 }
 
-static struct cl_cmd *
-q_pop(struct cl_queue *q)
+struct cl_cmd *
+cl_q_pop(struct cl_queue *q)
 {
 	struct cl_cmd *c = q->head;
 
@@ -64,8 +53,8 @@ q_pop(struct cl_queue *q)
 }
 
 /* Take a whole queue out, so callbacks may add to the emptied one. */
-static struct cl_queue
-q_take(struct cl_queue *q)
+struct cl_queue
+cl_q_take(struct cl_queue *q)
 {
 	struct cl_queue t = *q;
 
@@ -75,8 +64,8 @@ q_take(struct cl_queue *q)
 }
 
 /* Hand the final reply (or NULL) to the caller and free the command. */
-static void
-cmd_finish(struct cl_cmd *c, redisReply *r)
+void
+cl_cmd_finish(struct cl_cmd *c, redisReply *r)
 {
 	if (c->cb != NULL)
 		c->cb(r, c->arg);
@@ -85,8 +74,8 @@ cmd_finish(struct cl_cmd *c, redisReply *r)
 
 /* A command with its arguments copied into one allocation (lens NULL:
  * NUL-terminated arguments). Freed by cmd_finish. */
-static struct cl_cmd *
-cmd_new(struct cluster *cl, cluster_cb *cb, void *arg, int argc,
+struct cl_cmd *
+cl_cmd_new(struct cluster *cl, cluster_cb *cb, void *arg, int argc,
     const char **argv, const size_t *lens)
 {
 	struct cl_cmd *c;
@@ -148,28 +137,28 @@ static void
 delay_fire(uv_timer_t *t)
 {
 	struct cluster *cl = t->data;
-	struct cl_queue all = q_take(&cl->delay);
+	struct cl_queue all = cl_q_take(&cl->delay);
 	uint64_t now = mono_ms();
 	struct cl_cmd *c;
 
-	while ((c = q_pop(&all)) != NULL) {
+	while ((c = cl_q_pop(&all)) != NULL) {
 		if (c->due <= now) {
 			cl->nqueued--;
-			route(c);
+			cl_route(c);
 		} else
-			q_push(&cl->delay, c);
+			cl_q_push(&cl->delay, c);
 	}
 	delay_arm(cl);
 }
 
 /* Route c again at `due`; it stays counted as queued meanwhile. */
-static void
-delay_until(struct cl_cmd *c, uint64_t due)
+void
+cl_delay_until(struct cl_cmd *c, uint64_t due)
 {
 	struct cluster *cl = c->cl;
 
 	c->due = due;
-	q_push(&cl->delay, c);
+	cl_q_push(&cl->delay, c);
 	cl->nqueued++;
 	delay_arm(cl);
 }
@@ -178,18 +167,18 @@ delay_until(struct cl_cmd *c, uint64_t due)
  * One more retry for c after a backoff, or its end (NULL reply, or r when
  * there is one) once the retries are spent.
  */
-static void
-retry_later(struct cl_cmd *c, redisReply *r)
+void
+cl_retry_later(struct cl_cmd *c, redisReply *r)
 {
 	struct cluster *cl = c->cl;
 
 	if (cl->freeing || c->to != NULL || ++c->retries > cl->o.max_retries) {
-		cmd_finish(c, r);
+		cl_cmd_finish(c, r);
 		return;
 	}
 	cl->st.retries++;
 	c->ask = NULL;
-	delay_until(c, mono_ms() + retry_delay(c->retries));
+	cl_delay_until(c, mono_ms() + retry_delay(c->retries));
 }
 
 /*
@@ -209,11 +198,11 @@ cmd_reply(redisAsyncContext *ac, void *rv, void *priv)
 	if (r == NULL) {
 		if (!cl->freeing)
 			cl->st.lost++;
-		cmd_finish(c, NULL);
+		cl_cmd_finish(c, NULL);
 		return;
 	}
 	if (r->type != REDIS_REPLY_ERROR || cl->freeing || c->to != NULL) {
-		cmd_finish(c, r);
+		cl_cmd_finish(c, r);
 		return;
 	}
 	switch (cluster_err_class(r->str, r->len)) {
@@ -233,12 +222,12 @@ cmd_reply(redisAsyncContext *ac, void *rv, void *priv)
 			cl->st.ask++;
 			c->ask = cl_node_get(cl, a.host, a.port);
 		}
-		route(c);
+		cl_route(c);
 		return;
 	case CLUSTER_ERR_RETRY:
 		if (strncmp(r->str, "CLUSTERDOWN", 11) == 0)
 			cl_refresh_soon(cl);
-		retry_later(c, r);
+		cl_retry_later(c, r);
 		return;
 	case CLUSTER_ERR_NOSCRIPT:
 		if (c->source == NULL || c->reloaded)
@@ -248,174 +237,23 @@ cmd_reply(redisAsyncContext *ac, void *rv, void *priv)
 		cl->st.noscript++;
 		c->reloaded = 1;
 		redisAsyncCommand(ac, NULL, NULL, "SCRIPT LOAD %s", c->source);
-		node_send(n, c);
+		cl_node_send(n, c);
 		return;
 	case CLUSTER_ERR_OTHER:
 		break;
 	}
-	cmd_finish(c, r);
+	cl_cmd_finish(c, r);
 }
 
 /* Put c on n's connection (ASKING first when c was redirected there). */
-static void
-node_send(struct cl_node *n, struct cl_cmd *c)
+void
+cl_node_send(struct cl_node *n, struct cl_cmd *c)
 {
 	if (c->ask == n)
 		redisAsyncCommand(n->ac, NULL, NULL, "ASKING");
 	if (redisAsyncCommandArgv(n->ac, cmd_reply, c, c->argc, c->argv,
 	    c->lens) != REDIS_OK)
-		retry_later(c, NULL);	/* disconnecting: never sent */
-}
-
-static void
-node_flush(struct cl_node *n)
-{
-	struct cl_cmd *c;
-
-	while (n->ready && (c = q_pop(&n->q)) != NULL) {
-		n->cl->nqueued--;
-		node_send(n, c);
-	}
-}
-
-/*
- * n cannot be used: commands that waited for it were never sent, so they
- * may go round again (after a backoff); the map may have changed.
- */
-static void
-node_down(struct cl_node *n, const char *why)
-{
-	struct cluster *cl = n->cl;
-	struct cl_queue q = q_take(&n->q);
-	struct cl_cmd *c;
-
-	n->ac = NULL;
-	n->ready = 0;
-	n->next_connect = mono_ms() + REDIAL_GAP_MS;
-	if (cl->freeing) {
-		while ((c = q_pop(&q)) != NULL) {
-			cl->nqueued--;
-			cmd_finish(c, NULL);
-		}
-		return;
-	}
-	cl_event(cl, CLUSTER_EV_NODE_DOWN, n->name, why);
-	while ((c = q_pop(&q)) != NULL) {
-		cl->nqueued--;
-		retry_later(c, NULL);
-	}
-	cl_refresh_soon(cl);
-}
-
-static void
-node_ready_reply(redisAsyncContext *ac, void *rv, void *priv)
-{
-	struct cl_node *n = ac->data;
-	redisReply *r = rv;
-
-	(void)priv;
-	if (r == NULL || n->ac != ac)
-		return;
-	if (r->type == REDIS_REPLY_ERROR) {
-		/* AUTH refused or LOADING: the disconnect reports it. */
-		redisAsyncDisconnect(ac);
-		return;
-	}
-	n->ready = 1;
-	cl_event(n->cl, CLUSTER_EV_NODE_UP, n->name, NULL);
-	node_flush(n);
-}
-
-static void
-node_connected(const redisAsyncContext *ac, int status)
-{
-	struct cl_node *n = ac->data;
-
-	if (status != REDIS_OK && n->ac == ac)
-		node_down(n, ac->errstr);
-}
-
-static void
-node_disconnected(const redisAsyncContext *ac, int status)
-{
-	struct cl_node *n = ac->data;
-
-	if (n->ac == ac)
-		node_down(n, status == REDIS_OK ? "connection closed" :
-		    ac->errstr);
-}
-
-/* Dial n; AUTH and a PING go first, and n is ready when they answer. */
-static void
-node_connect(struct cl_node *n)
-{
-	struct cluster *cl = n->cl;
-	redisAsyncContext *ac;
-
-	ac = redisAsyncConnect(n->addr.host, n->addr.port);
-	if (ac == NULL || ac->err || redis_uv_watch(ac, cl->loop) != 0) {
-		char why[200];
-
-		snprintf(why, sizeof why, "%s", ac == NULL ? "out of memory" :
-		    ac->err ? ac->errstr : "cannot watch the connection");
-		if (ac != NULL)
-			redisAsyncFree(ac);
-		node_down(n, why);
-		return;
-	}
-	ac->data = n;
-	n->ac = ac;
-	redisAsyncSetConnectCallback(ac, node_connected);
-	redisAsyncSetDisconnectCallback(ac, node_disconnected);
-	if (cl->password != NULL)
-		redisAsyncCommand(ac, node_ready_reply, NULL, "AUTH %s",
-		    cl->password);
-	redisAsyncCommand(ac, node_ready_reply, NULL, "PING");
-}
-
-static void
-node_enqueue(struct cl_node *n, struct cl_cmd *c)
-{
-	struct cluster *cl = n->cl;
-
-	if (n->ready) {
-		node_send(n, c);
-		return;
-	}
-	if (n->ac == NULL && mono_ms() < n->next_connect) {
-		/* Refused a moment ago: do not dial in a loop. */
-		if (c->to != NULL) {
-			cmd_finish(c, NULL);
-			return;
-		}
-		delay_until(c, n->next_connect);
-		return;
-	}
-	q_push(&n->q, c);
-	cl->nqueued++;
-	if (n->ac == NULL)
-		node_connect(n);
-}
-
-/* The node at host:port, made (not dialled) when first seen. */
-struct cl_node *
-cl_node_get(struct cluster *cl, const char *host, int port)
-{
-	struct cl_node *n, **tail = &cl->nodes;
-
-	for (n = cl->nodes; n != NULL; n = n->next) {
-		if (n->addr.port == port && strcmp(n->addr.host, host) == 0)
-			return n;
-		tail = &n->next;
-	}
-	n = xcalloc(1, sizeof *n);
-	n->cl = cl;
-	snprintf(n->addr.host, sizeof n->addr.host, "%s", host);
-	n->addr.port = port;
-	snprintf(n->name, sizeof n->name, "%s:%d", host, port);
-	*tail = n;
-	cl->nnodes++;
-	return n;
+		cl_retry_later(c, NULL);	/* disconnecting: never sent */
 }
 
 static struct cl_node *
@@ -428,14 +266,14 @@ any_master(struct cluster *cl)
 }
 
 /* Send c where it belongs now, or park it until the map says. */
-static void
-route(struct cl_cmd *c)
+void
+cl_route(struct cl_cmd *c)
 {
 	struct cluster *cl = c->cl;
 	struct cl_node *n;
 
 	if (cl->freeing) {
-		cmd_finish(c, NULL);
+		cl_cmd_finish(c, NULL);
 		return;
 	}
 	if (c->to != NULL)
@@ -447,105 +285,12 @@ route(struct cl_cmd *c)
 	else
 		n = c->anyslot ? any_master(cl) : cl->owner[c->slot];
 	if (n == NULL) {
-		q_push(&cl->wait, c);
+		cl_q_push(&cl->wait, c);
 		cl->nqueued++;
 		cl_refresh_soon(cl);
 		return;
 	}
-	node_enqueue(n, c);
-}
-
-/* A CLUSTER SLOTS answer: the new map, or the next node to ask. */
-static void
-refresh_reply(redisReply *r, void *arg)
-{
-	struct cl_node *from = arg;
-	struct cluster *cl = from->cl;
-	struct cluster_map m;
-	struct cl_queue q;
-	struct cl_cmd *c;
-	char detail[64];
-
-	cl->refreshing = 0;
-	if (cl->freeing)
-		return;
-	cluster_map_init(&m);
-	if (r == NULL || cluster_map_parse_slots(r, from->addr.host, &m,
-	    NULL) != 0 || m.nmasters == 0) {
-		cluster_map_free(&m);
-		cl->refresh_next = from->next != NULL ? from->next : cl->nodes;
-		if ((size_t)++cl->refresh_failed < cl->nnodes) {
-			refresh_start(cl);
-			return;
-		}
-		cl->refresh_failed = 0;
-		cl_event(cl, CLUSTER_EV_SEEDS_DOWN, NULL,
-		    "no node answered CLUSTER SLOTS");
-		uv_timer_start(&cl->refresh_timer, refresh_fire,
-		    cl->refresh_backoff, 0);
-		cl->refresh_backoff *= 2;
-		if (cl->refresh_backoff > REFRESH_BACKOFF_MAX_MS)
-			cl->refresh_backoff = REFRESH_BACKOFF_MAX_MS;
-		return;
-	}
-	for (unsigned s = 0; s < CLUSTER_SLOTS; s++)
-		cl->owner[s] = m.slot[s] < 0 ? NULL : cl_node_get(cl,
-		    m.masters[m.slot[s]].host, m.masters[m.slot[s]].port);
-	snprintf(detail, sizeof detail, "%zu masters", m.nmasters);
-	cluster_map_free(&m);
-	cl->have_map = 1;
-	cl->refresh_failed = 0;
-	cl->refresh_backoff = REFRESH_BACKOFF_MIN_MS;
-	cl->st.refreshes++;
-	cl_event(cl, CLUSTER_EV_MAP, from->name, detail);
-	q = q_take(&cl->wait);
-	while ((c = q_pop(&q)) != NULL) {
-		cl->nqueued--;
-		route(c);
-	}
-	cl_sub_kick_all(cl);
-}
-
-/* Ask one node for the map: a connected one if any, else the next. */
-static void
-refresh_start(struct cluster *cl)
-{
-	static const char *argv[] = { "CLUSTER", "SLOTS" };
-	struct cl_node *n;
-	struct cl_cmd *c;
-
-	if (cl->freeing || cl->refreshing)
-		return;
-	for (n = cl->nodes; n != NULL; n = n->next)
-		if (n->ready && cl->refresh_failed == 0)
-			break;
-	if (n == NULL)
-		n = cl->refresh_next != NULL ? cl->refresh_next : cl->nodes;
-	cl->refreshing = 1;
-	cl->last_refresh = mono_ms();
-	c = cmd_new(cl, refresh_reply, n, 2, argv, NULL);
-	c->to = n;
-	node_enqueue(n, c);
-}
-
-static void
-refresh_fire(uv_timer_t *t)
-{
-	refresh_start(t->data);
-}
-
-/* Read the map again soon: at once, or REFRESH_MIN_GAP_MS after the last. */
-void
-cl_refresh_soon(struct cluster *cl)
-{
-	uint64_t now = mono_ms(), at;
-
-	if (cl->freeing || cl->refreshing ||
-	    uv_is_active((uv_handle_t *)&cl->refresh_timer))
-		return;
-	at = cl->last_refresh + REFRESH_MIN_GAP_MS;
-	uv_timer_start(&cl->refresh_timer, refresh_fire,
-	    at > now ? at - now : 0, 0);
+	cl_node_enqueue(n, c);
 }
 
 /*
@@ -581,7 +326,6 @@ cluster_new(uv_loop_t *loop, const struct cluster_opts *o, char **cause)
 		cl->o.max_redirects = REDIRECTS_DEFAULT;
 	if (cl->o.max_retries <= 0)
 		cl->o.max_retries = RETRIES_DEFAULT;
-	cl->refresh_backoff = REFRESH_BACKOFF_MIN_MS;
 	dict_init(&cl->chans);
 	for (size_t i = 0; i < nseeds; i++)
 		cl_node_get(cl, seeds[i].host, seeds[i].port);
@@ -592,7 +336,7 @@ cluster_new(uv_loop_t *loop, const struct cluster_opts *o, char **cause)
 	cl->delay_timer.data = cl->refresh_timer.data = cl->sub_timer.data =
 	    cl;
 	cl->open_handles = 3;
-	refresh_start(cl);
+	cl_refresh_start(cl);
 	return cl;
 }
 
@@ -639,17 +383,17 @@ cluster_free(struct cluster *cl)
 	uv_timer_stop(&cl->delay_timer);
 	uv_timer_stop(&cl->refresh_timer);
 	uv_timer_stop(&cl->sub_timer);
-	q = q_take(&cl->wait);
-	while ((c = q_pop(&q)) != NULL)
-		cmd_finish(c, NULL);
-	q = q_take(&cl->delay);
-	while ((c = q_pop(&q)) != NULL)
-		cmd_finish(c, NULL);
+	q = cl_q_take(&cl->wait);
+	while ((c = cl_q_pop(&q)) != NULL)
+		cl_cmd_finish(c, NULL);
+	q = cl_q_take(&cl->delay);
+	while ((c = cl_q_pop(&q)) != NULL)
+		cl_cmd_finish(c, NULL);
 	cl_sub_close_all(cl);
 	for (struct cl_node *n = cl->nodes; n != NULL; n = n->next) {
-		q = q_take(&n->q);
-		while ((c = q_pop(&q)) != NULL)
-			cmd_finish(c, NULL);
+		q = cl_q_take(&n->q);
+		while ((c = cl_q_pop(&q)) != NULL)
+			cl_cmd_finish(c, NULL);
 		if (n->ac != NULL)
 			redisAsyncFree(n->ac);	/* calls node_down */
 	}
@@ -672,14 +416,16 @@ submit(struct cluster *cl, struct cl_cmd *c)
 		free(c);
 		return -1;
 	}
-	route(c);
+	cl_route(c);
 	return 0;
 }
 
 /*
- * Run one command on the master of key's slot (key NULL: any master).
- * cb (may be NULL) gets the final reply or NULL; see cluster.h. Returns -1
- * without calling cb when too many commands wait already.
+ * Run one command on the master of key's slot. key NULL: argv[1] is the
+ * key (GET, SET, HSET, XADD, EXPIRE, SPUBLISH...: every command store.c
+ * sends today), or with argc 1 (PING) any master. cb (may be NULL) gets
+ * the final reply or NULL; see cluster.h. Returns -1 without calling cb
+ * when too many commands wait already.
  */
 int
 cluster_command(struct cluster *cl, const char *key, size_t keylen,
@@ -688,11 +434,25 @@ cluster_command(struct cluster *cl, const char *key, size_t keylen,
 {
 	struct cl_cmd *c;
 
-	c = cmd_new(cl, cb, arg, argc, argv, lens);
+	c = cl_cmd_new(cl, cb, arg, argc, argv, lens);
 	if (key != NULL)
 		c->slot = cluster_key_slot(key, keylen);
+	else if (argc > 1)
+		c->slot = cluster_key_slot(c->argv[1], c->lens[1]);
 	else
 		c->anyslot = 1;
+	return submit(cl, c);
+}
+
+/* A command with no key (SCRIPT FLUSH, INFO...) on any one master. */
+int
+cluster_command_any(struct cluster *cl, cluster_cb *cb, void *arg, int argc,
+    const char **argv, const size_t *lens)
+{
+	struct cl_cmd *c;
+
+	c = cl_cmd_new(cl, cb, arg, argc, argv, lens);
+	c->anyslot = 1;
 	return submit(cl, c);
 }
 
@@ -724,7 +484,7 @@ cluster_script(struct cluster *cl, const char *sha, const char *source,
 		av[3 + i] = argv[i];
 		ln[3 + i] = lens != NULL ? lens[i] : strlen(argv[i]);
 	}
-	c = cmd_new(cl, cb, arg, argc, av, ln);
+	c = cl_cmd_new(cl, cb, arg, argc, av, ln);
 	free(av);
 	free(ln);
 	c->source = source;

@@ -1,6 +1,7 @@
 /*
- * cluster-int.h: the structures the cluster router (cluster-async.c) and
- * its sharded pub/sub (cluster-sub.c) share. Private to those two files.
+ * cluster-int.h: the structures the cluster router (cluster-async.c,
+ * cluster-node.c) and its sharded pub/sub (cluster-sub.c) share. Private
+ * to those files.
  */
 #ifndef ROOMD_CLUSTER_INT_H
 #define ROOMD_CLUSTER_INT_H
@@ -88,10 +89,24 @@ struct cluster {
 };
 
 /* cluster-async.c */
-struct cl_node *cl_node_get(struct cluster *, const char *host, int port);
-void cl_refresh_soon(struct cluster *);
 void cl_event(struct cluster *, enum cluster_event, const char *,
     const char *);
+void cl_q_push(struct cl_queue *, struct cl_cmd *);
+struct cl_cmd *cl_q_pop(struct cl_queue *);
+struct cl_queue cl_q_take(struct cl_queue *);
+struct cl_cmd *cl_cmd_new(struct cluster *, cluster_cb *, void *, int,
+    const char **, const size_t *);
+void cl_cmd_finish(struct cl_cmd *, redisReply *);
+void cl_delay_until(struct cl_cmd *, uint64_t);
+void cl_retry_later(struct cl_cmd *, redisReply *);
+void cl_node_send(struct cl_node *, struct cl_cmd *);
+void cl_route(struct cl_cmd *);
+
+/* cluster-node.c */
+struct cl_node *cl_node_get(struct cluster *, const char *host, int port);
+void cl_node_enqueue(struct cl_node *, struct cl_cmd *);
+void cl_refresh_start(struct cluster *);
+void cl_refresh_soon(struct cluster *);
 
 /* cluster-sub.c */
 void cl_sub_kick_all(struct cluster *);

@@ -1,7 +1,8 @@
 /*
  * cluster.h: the Redis Cluster layer roomd and roomctl share: key slots,
  * the slot map, redirect parsing (cluster.c), an async router on a libuv
- * loop with sharded pub/sub (cluster-async.c, cluster-sub.c) and a
+ * loop with sharded pub/sub (cluster-async.c, cluster-node.c,
+ * cluster-sub.c) and a
  * synchronous client for roomctl (cluster-sync.c).
  *
  * Async use (what daemon/store.c does with --redis-cluster):
@@ -83,7 +84,7 @@ int cluster_map_add(struct cluster_map *, const char *host, int port);
 int cluster_map_parse_slots(const struct redisReply *, const char *from_host,
     struct cluster_map *, char **cause);
 
-/* cluster-async.c, cluster-sub.c */
+/* cluster-async.c, cluster-node.c, cluster-sub.c */
 typedef void cluster_cb(struct redisReply *, void *);
 enum cluster_event {
 	CLUSTER_EV_MAP,		/* slot map read: detail = "N masters" */
@@ -117,6 +118,8 @@ void cluster_free(struct cluster *);
 int cluster_ready(const struct cluster *);
 int cluster_command(struct cluster *, const char *key, size_t keylen,
     cluster_cb *, void *, int argc, const char **argv, const size_t *lens);
+int cluster_command_any(struct cluster *, cluster_cb *, void *, int argc,
+    const char **argv, const size_t *lens);
 int cluster_script(struct cluster *, const char *sha, const char *source,
     int nkeys, int nargs, const char **argv, const size_t *lens,
     cluster_cb *, void *);
