@@ -29,6 +29,8 @@ void
 cl_q_push(struct cl_queue *q, struct cl_cmd *c)
 {
 	c->next = NULL;
+	if (c->to == NULL)
+		c->cl->nqueued++;	/* internal commands do not count */
 	if (q->tail != NULL)
 		q->tail->next = c;
 	else
@@ -48,6 +50,8 @@ cl_q_pop(struct cl_queue *q)
 			q->tail = NULL;
 		q->n--;
 		c->next = NULL;
+		if (c->to == NULL)
+			c->cl->nqueued--;
 	}
 	return c;
 }
@@ -142,10 +146,9 @@ delay_fire(uv_timer_t *t)
 	struct cl_cmd *c;
 
 	while ((c = cl_q_pop(&all)) != NULL) {
-		if (c->due <= now) {
-			cl->nqueued--;
+		if (c->due <= now)
 			cl_route(c);
-		} else
+		else
 			cl_q_push(&cl->delay, c);
 	}
 	delay_arm(cl);
@@ -159,7 +162,6 @@ cl_delay_until(struct cl_cmd *c, uint64_t due)
 
 	c->due = due;
 	cl_q_push(&cl->delay, c);
-	cl->nqueued++;
 	delay_arm(cl);
 }
 
@@ -286,7 +288,6 @@ cl_route(struct cl_cmd *c)
 		n = c->anyslot ? any_master(cl) : cl->owner[c->slot];
 	if (n == NULL) {
 		cl_q_push(&cl->wait, c);
-		cl->nqueued++;
 		cl_refresh_soon(cl);
 		return;
 	}

@@ -73,7 +73,7 @@ struct cluster {
 	int have_map;
 	struct cl_queue wait;	/* for a slot map */
 	struct cl_queue delay;	/* for their due time */
-	size_t nqueued;		/* commands in any of the queues */
+	size_t nqueued;		/* callers' commands in the queues */
 	uv_timer_t delay_timer;
 	uv_timer_t refresh_timer;
 	uv_timer_t sub_timer;

@@ -25,7 +25,6 @@ node_flush(struct cl_node *n)
 	struct cl_cmd *c;
 
 	while (n->ready && (c = cl_q_pop(&n->q)) != NULL) {
-		n->cl->nqueued--;
 		cl_node_send(n, c);
 	}
 }
@@ -46,14 +45,12 @@ node_down(struct cl_node *n, const char *why)
 	n->next_connect = mono_ms() + REDIAL_GAP_MS;
 	if (cl->freeing) {
 		while ((c = cl_q_pop(&q)) != NULL) {
-			cl->nqueued--;
 			cl_cmd_finish(c, NULL);
 		}
 		return;
 	}
 	cl_event(cl, CLUSTER_EV_NODE_DOWN, n->name, why);
 	while ((c = cl_q_pop(&q)) != NULL) {
-		cl->nqueued--;
 		cl_retry_later(c, NULL);
 	}
 	cl_refresh_soon(cl);
@@ -139,11 +136,13 @@ node_connect(struct cl_node *n)
 	redisAsyncCommand(ac, node_ready_reply, NULL, "PING");
 }
 
+/*
+ * Send c on n's connection, or hold it until n answers (dialling n if
+ * need be); a node refused a moment ago is not dialled again at once.
+ */
 void
 cl_node_enqueue(struct cl_node *n, struct cl_cmd *c)
 {
-	struct cluster *cl = n->cl;
-
 	if (n->ready) {
 		cl_node_send(n, c);
 		return;
@@ -158,7 +157,6 @@ cl_node_enqueue(struct cl_node *n, struct cl_cmd *c)
 		return;
 	}
 	cl_q_push(&n->q, c);
-	cl->nqueued++;
 	if (n->ac == NULL)
 		node_connect(n);
 }
@@ -231,7 +229,6 @@ refresh_reply(redisReply *r, void *arg)
 	cl_event(cl, CLUSTER_EV_MAP, from->name, detail);
 	q = cl_q_take(&cl->wait);
 	while ((c = cl_q_pop(&q)) != NULL) {
-		cl->nqueued--;
 		cl_route(c);
 	}
 	cl_sub_kick_all(cl);

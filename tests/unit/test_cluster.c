@@ -1,4 +1,7 @@
-/* test_cluster.c: Redis Cluster key slots, error classes, redirects, seeds and the slot map. */
+/*
+ * test_cluster.c: Redis Cluster key slots, error classes, redirects, seeds
+ * and the slot map, and the async router's bounded wait without a cluster.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +12,7 @@
 
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
+#include <uv.h>
 
 #include "shared.h"
 #include "cluster.h"
@@ -295,6 +299,71 @@ test_map_slots(void **state)
 	freeReplyObject(bad);
 }
 
+static int nulls, events;
+
+static void
+count_null(redisReply *r, void *arg)
+{
+	(void)arg;
+	if (r == NULL)
+		nulls++;
+}
+
+static void
+count_event(enum cluster_event ev, const char *addr, const char *detail,
+    void *arg)
+{
+	(void)ev;
+	(void)addr;
+	(void)detail;
+	(void)arg;
+	events++;
+}
+
+/*
+ * With no node answering, commands wait for a slot map, at most queue_max
+ * of them; freeing the router answers each with NULL and leaves nothing
+ * on the loop.
+ */
+static void
+test_router_offline(void **state)
+{
+	struct cluster_opts o = { 0 };
+	struct cluster *cl;
+	uv_loop_t loop;
+	char *cause = NULL;
+	const char *argv[] = { "GET", "k" };
+
+	(void)state;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	o.seeds = "nonsense";
+	assert_null(cluster_new(&loop, &o, &cause));
+	assert_non_null(cause);
+	free(cause);
+	cause = NULL;
+
+	o.seeds = "127.0.0.1:1";	/* nothing listens on port 1 */
+	o.queue_max = 3;
+	o.on_event = count_event;
+	cl = cluster_new(&loop, &o, &cause);
+	assert_non_null(cl);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(cluster_command(cl, NULL, 0, count_null, NULL,
+		    2, argv, NULL), 0);
+	assert_int_equal(cluster_command(cl, "k", 1, count_null, NULL, 2, argv,
+	    NULL), -1);
+	assert_int_equal(cluster_ssubscribe(cl, "ch:{k}"), 0);
+	for (int i = 0; i < 20; i++)
+		uv_run(&loop, UV_RUN_NOWAIT);
+	assert_int_equal(cluster_ready(cl), 0);
+	assert_int_equal(nulls, 0);
+	assert_true(events > 0);	/* the seed was tried and refused */
+	cluster_free(cl);
+	assert_int_equal(nulls, 3);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int
 main(void)
 {
@@ -304,6 +373,7 @@ main(void)
 		cmocka_unit_test(test_redirect),
 		cmocka_unit_test(test_seeds),
 		cmocka_unit_test(test_map_slots),
+		cmocka_unit_test(test_router_offline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
