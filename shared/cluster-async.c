@@ -503,28 +503,32 @@ cluster_get_stats(const struct cluster *cl, struct cluster_stats *st)
 }
 
 /*
- * The masters of the current map as "host:port ..." into buf (for
- * /healthz and tests); returns how many there are.
+ * The shards of the current map, for /healthz: up to max of them into
+ * out (each master's address, how many slots it serves, whether its
+ * command connection answers). Returns how many shards there are, which
+ * may exceed max.
  */
 size_t
-cluster_masters(const struct cluster *cl, char *buf, size_t len)
+cluster_shards(const struct cluster *cl, struct cluster_shard *out,
+    size_t max)
 {
-	size_t n = 0, off = 0;
+	size_t n = 0;
 
-	if (len > 0)
-		buf[0] = '\0';
 	for (struct cl_node *m = cl->nodes; m != NULL; m = m->next) {
-		unsigned s;
+		unsigned slots = 0;
 
-		for (s = 0; s < CLUSTER_SLOTS; s++)
+		for (unsigned s = 0; s < CLUSTER_SLOTS; s++)
 			if (cl->owner[s] == m)
-				break;
-		if (s == CLUSTER_SLOTS)
+				slots++;
+		if (slots == 0)
 			continue;
+		if (n < max) {
+			snprintf(out[n].addr, sizeof out[n].addr, "%s",
+			    m->name);
+			out[n].slots = slots;
+			out[n].up = m->ready;
+		}
 		n++;
-		if (off < len)
-			off += (size_t)snprintf(buf + off, len - off, "%s%s",
-			    off > 0 ? " " : "", m->name);
 	}
 	return n;
 }

@@ -295,15 +295,24 @@ wait:
 	return NULL;
 }
 
-/* One command on the master of key's slot (NULL key: slot 0's). */
+/*
+ * One command on the master of key's slot; key NULL: argv[1] is the key,
+ * as in cluster_command (a command with no argument goes to slot 0's).
+ */
 redisReply *
 cluster_sync_command(struct cluster_sync *cs, const char *key, size_t keylen,
     int argc, const char **argv, const size_t *lens, char **cause)
 {
+	unsigned slot = 0;
+
 	if (cause != NULL)
 		*cause = NULL;
-	return run(cs, NULL, key != NULL ? cluster_key_slot(key, keylen) : 0,
-	    NULL, argc, argv, lens, cause);
+	if (key != NULL)
+		slot = cluster_key_slot(key, keylen);
+	else if (argc > 1)
+		slot = cluster_key_slot(argv[1], lens != NULL ? lens[1] :
+		    strlen(argv[1]));
+	return run(cs, NULL, slot, NULL, argc, argv, lens, cause);
 }
 
 /* EVALSHA on the shard of the first key, loading source on NOSCRIPT. */

@@ -126,7 +126,13 @@ int cluster_script(struct cluster *, const char *sha, const char *source,
 int cluster_ssubscribe(struct cluster *, const char *ch);
 int cluster_sunsubscribe(struct cluster *, const char *ch);
 void cluster_get_stats(const struct cluster *, struct cluster_stats *);
-size_t cluster_masters(const struct cluster *, char *buf, size_t len);
+struct cluster_shard {
+	char addr[300];		/* its master, host:port */
+	unsigned slots;		/* how many it serves */
+	int up;			/* the command connection answers */
+};
+size_t cluster_shards(const struct cluster *, struct cluster_shard *,
+    size_t max);
 
 /* cluster-sync.c: blocking, for roomctl. */
 struct cluster_sync;

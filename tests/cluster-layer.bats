@@ -49,6 +49,7 @@ stat() {
 	assert_line "kv ok 16384 slots"
 	assert_line --regexp '^script ok noscript=([3-9]|[1-9][0-9]+)$'
 	assert_line "pubsub ok 30 channels"
+	assert_line "shards=3 up=3 slots=16384"
 	# Each shard holds its third of the keys.
 	for p in "${CLUSTER_PORTS[@]}"; do
 		if cluster_is_master "$p"; then

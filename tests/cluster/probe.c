@@ -336,6 +336,22 @@ basic_pubsub(void)
 	printf("pubsub ok %d channels\n", NTAGS);
 }
 
+/* The shards as /healthz would show them: each serving, each up. */
+static void
+basic_shards(void)
+{
+	struct cluster_shard sh[8];
+	size_t n = cluster_shards(cl, sh, 8);
+	unsigned slots = 0;
+	int up = 0;
+
+	for (size_t i = 0; i < n && i < 8; i++) {
+		slots += sh[i].slots;
+		up += sh[i].up;
+	}
+	printf("shards=%zu up=%d slots=%u\n", n, up, slots);
+}
+
 /* ---- watch ---- */
 
 static const char *wkey;
@@ -547,6 +563,7 @@ main(int argc, char **argv)
 		basic_kv();
 		basic_script();
 		basic_pubsub();
+		basic_shards();
 	} else if (strcmp(argv[2], "watch") == 0 && argc == 5)
 		watch(argv[3], atoi(argv[4]));
 	else
