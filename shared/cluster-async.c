@@ -14,6 +14,8 @@
 #define QUEUE_MAX_DEFAULT 4096
 #define REDIRECTS_DEFAULT 8
 #define RETRIES_DEFAULT 12
+#define TIMEOUT_DEFAULT_MS 5000
+#define WATCH_EVERY_MS 250
 #define RETRY_MIN_MS 50
 #define RETRY_MAX_MS 1000
 
@@ -197,6 +199,10 @@ cmd_reply(redisAsyncContext *ac, void *rv, void *priv)
 	struct cluster_addr a;
 	unsigned slot;
 
+	if (n->inflight > 0)
+		n->inflight--;
+	if (r != NULL)
+		n->last_heard = mono_ms();
 	if (r == NULL) {
 		if (!cl->freeing)
 			cl->st.lost++;
@@ -254,8 +260,12 @@ cl_node_send(struct cl_node *n, struct cl_cmd *c)
 	if (c->ask == n)
 		redisAsyncCommand(n->ac, NULL, NULL, "ASKING");
 	if (redisAsyncCommandArgv(n->ac, cmd_reply, c, c->argc, c->argv,
-	    c->lens) != REDIS_OK)
+	    c->lens) != REDIS_OK) {
 		cl_retry_later(c, NULL);	/* disconnecting: never sent */
+		return;
+	}
+	if (n->inflight++ == 0)
+		n->last_heard = mono_ms();	/* the silence starts now */
 }
 
 static struct cl_node *
@@ -294,6 +304,12 @@ cl_route(struct cl_cmd *c)
 	cl_node_enqueue(n, c);
 }
 
+static void
+watch_fire(uv_timer_t *t)
+{
+	cl_node_watch(t->data);
+}
+
 /*
  * A router for the cluster given by o->seeds; it starts reading the slot
  * map at once and keeps trying (with backoff) while no node answers.
@@ -327,6 +343,8 @@ cluster_new(uv_loop_t *loop, const struct cluster_opts *o, char **cause)
 		cl->o.max_redirects = REDIRECTS_DEFAULT;
 	if (cl->o.max_retries <= 0)
 		cl->o.max_retries = RETRIES_DEFAULT;
+	if (cl->o.timeout_ms == 0)
+		cl->o.timeout_ms = TIMEOUT_DEFAULT_MS;
 	dict_init(&cl->chans);
 	for (size_t i = 0; i < nseeds; i++)
 		cl_node_get(cl, seeds[i].host, seeds[i].port);
@@ -334,9 +352,12 @@ cluster_new(uv_loop_t *loop, const struct cluster_opts *o, char **cause)
 	uv_timer_init(loop, &cl->delay_timer);
 	uv_timer_init(loop, &cl->refresh_timer);
 	uv_timer_init(loop, &cl->sub_timer);
+	uv_timer_init(loop, &cl->watch_timer);
 	cl->delay_timer.data = cl->refresh_timer.data = cl->sub_timer.data =
-	    cl;
-	cl->open_handles = 3;
+	    cl->watch_timer.data = cl;
+	cl->open_handles = 4;
+	uv_timer_start(&cl->watch_timer, watch_fire, WATCH_EVERY_MS,
+	    WATCH_EVERY_MS);
 	cl_refresh_start(cl);
 	return cl;
 }
@@ -384,6 +405,7 @@ cluster_free(struct cluster *cl)
 	uv_timer_stop(&cl->delay_timer);
 	uv_timer_stop(&cl->refresh_timer);
 	uv_timer_stop(&cl->sub_timer);
+	uv_timer_stop(&cl->watch_timer);
 	q = cl_q_take(&cl->wait);
 	while ((c = cl_q_pop(&q)) != NULL)
 		cl_cmd_finish(c, NULL);
@@ -401,6 +423,7 @@ cluster_free(struct cluster *cl)
 	uv_close((uv_handle_t *)&cl->delay_timer, timer_closed);
 	uv_close((uv_handle_t *)&cl->refresh_timer, timer_closed);
 	uv_close((uv_handle_t *)&cl->sub_timer, timer_closed);
+	uv_close((uv_handle_t *)&cl->watch_timer, timer_closed);
 }
 
 /* A slot map is known (commands may still wait for a connection). */

@@ -50,6 +50,9 @@ struct cl_node {
 	redisAsyncContext *ac;	/* NULL while not connected */
 	int ready;		/* AUTH and PING answered */
 	uint64_t next_connect;	/* mono_ms() before which not to redial */
+	uint64_t dialled;	/* mono_ms() of the last dial */
+	uint64_t last_heard;	/* mono_ms() of the last reply */
+	unsigned inflight;	/* commands sent, not answered yet */
 	struct cl_queue q;	/* waiting for ready */
 	struct cl_sconn *sub;	/* subscriber connection, or NULL */
 };
@@ -77,6 +80,7 @@ struct cluster {
 	uv_timer_t delay_timer;
 	uv_timer_t refresh_timer;
 	uv_timer_t sub_timer;
+	uv_timer_t watch_timer;	/* finds stuck nodes */
 	int open_handles;	/* the cluster is freed when this is 0 */
 	int refreshing;
 	int refresh_failed;	/* nodes tried since the last map */
@@ -107,6 +111,7 @@ struct cl_node *cl_node_get(struct cluster *, const char *host, int port);
 void cl_node_enqueue(struct cl_node *, struct cl_cmd *);
 void cl_refresh_start(struct cluster *);
 void cl_refresh_soon(struct cluster *);
+void cl_node_watch(struct cluster *);
 
 /* cluster-sub.c */
 void cl_sub_kick_all(struct cluster *);

@@ -42,6 +42,7 @@ node_down(struct cl_node *n, const char *why)
 
 	n->ac = NULL;
 	n->ready = 0;
+	n->inflight = 0;
 	n->next_connect = mono_ms() + REDIAL_GAP_MS;
 	if (cl->freeing) {
 		while ((c = cl_q_pop(&q)) != NULL) {
@@ -85,6 +86,7 @@ node_ready_reply(redisAsyncContext *ac, void *rv, void *priv)
 		return;
 	}
 	n->ready = 1;
+	n->last_heard = mono_ms();
 	cl_event(n->cl, CLUSTER_EV_NODE_UP, n->name, NULL);
 	node_flush(n);
 }
@@ -128,6 +130,7 @@ node_connect(struct cl_node *n)
 	}
 	ac->data = n;
 	n->ac = ac;
+	n->dialled = mono_ms();
 	redisAsyncSetConnectCallback(ac, node_connected);
 	redisAsyncSetDisconnectCallback(ac, node_disconnected);
 	if (cl->password != NULL)
@@ -274,4 +277,31 @@ cl_refresh_soon(struct cluster *cl)
 	at = cl->last_refresh + REFRESH_MIN_GAP_MS;
 	uv_timer_start(&cl->refresh_timer, refresh_fire,
 	    at > now ? at - now : 0, 0);
+}
+
+/*
+ * Drop the connection of every node that has kept commands waiting, or
+ * not finished its handshake, for timeout_ms: they get NULL (they may
+ * have run), and what waited to be sent goes round again. From a timer,
+ * never from a hiredis callback.
+ */
+void
+cl_node_watch(struct cluster *cl)
+{
+	uint64_t now = mono_ms(), limit = cl->o.timeout_ms;
+
+	for (struct cl_node *n = cl->nodes; n != NULL && !cl->freeing;
+	    n = n->next) {
+		redisAsyncContext *ac = n->ac;
+
+		if (ac == NULL)
+			continue;
+		if ((n->ready && n->inflight > 0 && now - n->last_heard > limit) ||
+		    (!n->ready && now - n->dialled > limit)) {
+			snprintf(ac->c.errstr, sizeof ac->c.errstr,
+			    "no answer for %u ms", cl->o.timeout_ms);
+			node_down(n, ac->c.errstr);
+			redisAsyncFree(ac);	/* callbacks see n->ac != ac */
+		}
+	}
 }

@@ -25,7 +25,10 @@
  * script's first key; none: any master). MOVED updates the map and
  * retries, ASK retries once on the named node after ASKING, TRYAGAIN,
  * CLUSTERDOWN and LOADING retry with a bounded backoff, NOSCRIPT loads the
- * script on that shard and retries once. Commands waiting for a slot map
+ * script on that shard and retries once. A node that leaves commands
+ * unanswered for timeout_ms (DEBUG SLEEP, a stopped host) is dropped:
+ * those commands get NULL and the node is dialled again. Commands waiting
+ * for a slot map
  * or a connection are bounded (queue_max): past it the call returns -1
  * without calling cb.
  *
@@ -98,6 +101,8 @@ struct cluster_opts {
 	size_t queue_max;	/* commands waiting: 0 means 4096 */
 	int max_redirects;	/* per command: 0 means 8 */
 	int max_retries;	/* TRYAGAIN etc. per command: 0 means 12 */
+	unsigned timeout_ms;	/* a node silent this long with commands
+				 * waiting is dropped: 0 means 5000 */
 	void (*on_message)(const char *ch, size_t chlen, const char *msg,
 	    size_t len, void *arg);
 	void (*on_subscription)(const char *ch, size_t chlen, int subscribed,

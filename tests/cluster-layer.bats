@@ -148,6 +148,25 @@ stat() {
 	[ "$(cluster_owner "$slot" "$replica")" = "$replica" ]
 }
 
+@test "a master that stops answering (DEBUG SLEEP) is dropped, then used again" {
+	local key="{sleepy}" master sleeper
+	cluster_start
+	master=$(cluster_owner "$(cluster_slot "$key")")
+	PROBE_TIMEOUT_MS=500 probe_bg sleepy watch "$key" 8
+	wait_for 10 probe_ready sleepy
+	kill -USR1 "$PROBE_PID"
+	ccli "$master" debug sleep 3 >/dev/null &
+	sleeper=$!
+	probe_wait sleepy
+	wait "$sleeper" || true
+	echo "$output"
+	assert_success
+	# Commands stuck on it were answered (NULL), not left hanging, and
+	# later ones went through, on it or on its promoted replica.
+	[ "$(stat failed)" -ge 1 ]
+	[ "$(stat ok_after_fail)" -gt 50 ]
+}
+
 @test "every seed down at start: the router keeps trying until one answers" {
 	local replica
 	cluster_start

@@ -14,7 +14,8 @@
  *                                   a moment to count from (ok_after_mark)
  *   cluster-probe SEEDS sync        the synchronous client
  *
- * PROBE_PASSWORD is the cluster's password. Exits 0 when all went well,
+ * PROBE_PASSWORD is the cluster's password, PROBE_TIMEOUT_MS the router's
+ * timeout_ms. Exits 0 when all went well,
  * 1 with a line on stderr otherwise.
  */
 #include <signal.h>
@@ -148,6 +149,8 @@ open_cluster(const char *seeds)
 	o.on_message = on_message;
 	o.on_subscription = on_sub;
 	o.on_event = on_event;
+	if (getenv("PROBE_TIMEOUT_MS") != NULL)
+		o.timeout_ms = (unsigned)atoi(getenv("PROBE_TIMEOUT_MS"));
 	cl = cluster_new(loop, &o, &cause);
 	if (cl == NULL)
 		die("%s", cause);

@@ -30,7 +30,8 @@ _cluster_node() {
 	    auth=(--requirepass "$CLUSTER_PASSWORD" --masterauth "$CLUSTER_PASSWORD")
 	redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
 	    --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 1000 \
-	    --save '' --appendonly no --dir "$dir" "${auth[@]}" \
+	    --save '' --appendonly no --enable-debug-command local \
+	    --dir "$dir" "${auth[@]}" \
 	    >"$dir/log" 2>&1 3>&- &
 	CLUSTER_PID[$port]=$!
 	_PROC[$!]=redis
