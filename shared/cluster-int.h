@@ -116,5 +116,6 @@ void cl_node_watch(struct cluster *);
 /* cluster-sub.c */
 void cl_sub_kick_all(struct cluster *);
 void cl_sub_close_all(struct cluster *);
+void cl_sub_drop(struct cl_node *, const char *);
 
 #endif

@@ -300,6 +300,7 @@ cl_node_watch(struct cluster *cl)
 		    (!n->ready && now - n->dialled > limit)) {
 			snprintf(ac->c.errstr, sizeof ac->c.errstr,
 			    "no answer for %u ms", cl->o.timeout_ms);
+			cl_sub_drop(n, ac->c.errstr);
 			node_down(n, ac->c.errstr);
 			redisAsyncFree(ac);	/* callbacks see n->ac != ac */
 		}

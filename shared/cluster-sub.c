@@ -104,6 +104,27 @@ pend_pop(struct cl_sconn *s)
 	return p;
 }
 
+/*
+ * The oldest SUNSUBSCRIBE pending for channel ch, taken off the list
+ * wherever it is (pushes may come between), or NULL.
+ */
+static struct pend *
+pend_take_unsub(struct cl_sconn *s, const char *ch, size_t len)
+{
+	struct pend **pp, *p, *prev = NULL;
+
+	for (pp = &s->head; (p = *pp) != NULL; prev = p, pp = &p->next) {
+		if (p->kind != PEND_UNSUB || strlen(p->name) != len ||
+		    memcmp(p->name, ch, len) != 0)
+			continue;
+		*pp = p->next;
+		if (s->tail == p)
+			s->tail = prev;
+		return p;
+	}
+	return NULL;
+}
+
 static void
 sconn_update(struct cl_sconn *s)
 {
@@ -158,9 +179,13 @@ sconn_close(struct cl_sconn *s)
 	uv_close((uv_handle_t *)&s->poll, sconn_closed);
 }
 
-/* Names of the channels on s (or, s NULL, on none), for a safe walk. */
+/*
+ * Names of the channels on s (or, s NULL, on none; all: every channel),
+ * for a walk that callbacks cannot upset.
+ */
 struct walk {
 	struct cl_sconn *on;
+	int all;
 	char **names;
 	size_t n;
 };
@@ -171,7 +196,7 @@ walk_one(void *val, void *arg)
 	struct cl_chan *ch = val;
 	struct walk *w = arg;
 
-	if (ch->on != w->on)
+	if (!w->all && ch->on != w->on)
 		return;
 	w->names = xrealloc(w->names, (w->n + 1) * sizeof *w->names);
 	w->names[w->n++] = xstrdup(ch->name);
@@ -186,7 +211,7 @@ static void
 sconn_fail(struct cl_sconn *s, const char *why)
 {
 	struct cluster *cl = s->cl;
-	struct walk w = { s, NULL, 0 };
+	struct walk w = { s, 0, NULL, 0 };
 
 	if (s->closing)
 		return;
@@ -281,11 +306,8 @@ sconn_dispatch(struct cl_sconn *s, redisReply *r)
 			notify(cl, c->name, 1);
 		}
 	} else if (is(r->element[0], "sunsubscribe")) {
-		p = s->head;
-		if (p != NULL && p->kind == PEND_UNSUB &&
-		    strlen(p->name) == ch->len &&
-		    memcmp(p->name, ch->str, ch->len) == 0) {
-			free(pend_pop(s));
+		if ((p = pend_take_unsub(s, ch->str, ch->len)) != NULL) {
+			free(p);	/* the answer to our SUNSUBSCRIBE */
 			return;
 		}
 		/* Unasked: the slot left this shard (resharding, failover). */
@@ -409,22 +431,50 @@ chan_kick(struct cluster *cl, struct cl_chan *ch)
 	sconn_send(s, PEND_SUB, "SSUBSCRIBE", ch->name);
 }
 
-/* Every channel wanted and not on a connection goes out again. */
+/*
+ * Every channel wanted and not on a connection goes out again, and one
+ * on a node that the map says no longer serves its slot moves (without
+ * waiting for a sunsubscribe that a stopped node would never send).
+ */
 void
 cl_sub_kick_all(struct cluster *cl)
 {
-	struct walk w = { NULL, NULL, 0 };
+	struct walk w = { NULL, 1, NULL, 0 };
 
 	dict_each(&cl->chans, walk_one, &w);
 	for (size_t i = 0; i < w.n; i++) {
 		struct cl_chan *ch = dict_get(&cl->chans, w.names[i],
 		    strlen(w.names[i]));
+		struct cl_node *owner;
 
-		if (ch != NULL)
+		if (ch != NULL && ch->on != NULL && cl->have_map &&
+		    (owner = cl->owner[ch->slot]) != NULL &&
+		    ch->on->node != owner) {
+			int was = ch->subscribed;
+
+			if (!ch->on->closing)
+				sconn_send(ch->on, PEND_UNSUB, "SUNSUBSCRIBE",
+				    ch->name);
+			ch->on = NULL;
+			ch->subscribed = 0;
+			if (was)
+				notify(cl, ch->name, 0);
+			ch = dict_get(&cl->chans, w.names[i],
+			    strlen(w.names[i]));
+		}
+		if (ch != NULL && ch->on == NULL)
 			chan_kick(cl, ch);
 		free(w.names[i]);
 	}
 	free(w.names);
+}
+
+/* n stopped answering: its subscriber connection goes too. */
+void
+cl_sub_drop(struct cl_node *n, const char *why)
+{
+	if (n->sub != NULL)
+		sconn_fail(n->sub, why);
 }
 
 /* Close every subscriber connection, telling no one (cluster_free). */
