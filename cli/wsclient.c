@@ -555,7 +555,9 @@ ws_tls_input(struct ws_client *ws, const char *p, size_t n)
 				if (ws_tls_ready(ws) != 0)
 					return;
 			} else if ((e = SSL_get_error(ws->ssl, r)) ==
-			    SSL_ERROR_WANT_READ) {
+			    SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+				/* What SSL wrote is flushed: wait for the
+				 * server, or feed it the rest. */
 				if (n == 0)
 					return;
 				continue;
