@@ -1,9 +1,13 @@
 #!/bin/sh
-# callgraph.sh: the graph of which source file calls which, read from the
-# object files with nm (a symbol one object leaves undefined and another
-# defines is an edge between them), and the circles in it.
+# callgraph.sh: the graph of which source file of a directory calls which,
+# read from their object files with nm (a symbol one object leaves undefined
+# and another defines is an edge between them), and the circles in it.
 #
-#   sh mk/callgraph.sh [-v] [OBJDIR]    OBJDIR: build/obj/daemon by default
+#   sh mk/callgraph.sh [-v] [DIR [OBJ]]
+#
+# DIR is a source directory (daemon by default), OBJ the object tree the
+# Makefile builds (build/obj; build/san for SANITIZE=1): every DIR/NAME.c
+# is read as OBJ/DIR/NAME.o, so an object whose source is gone is not.
 #
 # An edge is a function called by name (nm type T or W). References to data
 # are not calls and make no edge: the process-wide variables main.c defines
@@ -12,16 +16,26 @@
 # -v lists those references too, after the calls. Prints every circle, one
 # line "circle: a.c b.c ..." followed by its edges, and exits 1 when there
 # is one; otherwise prints "no circle" with the counts and exits 0. Exits 2
-# when there is nothing to read (build the objects first: make all).
+# when an object is missing (build them first: make all).
 verbose=0
 if [ "${1:-}" = -v ]; then
 	verbose=1
 	shift
 fi
-dir=${1:-build/obj/daemon}
-set -- "$dir"/*.o
-if [ ! -e "$1" ]; then
-	echo "callgraph.sh: no object files in $dir (run make first)" >&2
+dir=${1:-daemon}
+obj=${2:-build/obj}
+set --
+for src in "$dir"/*.c; do
+	[ -e "$src" ] || continue
+	o=$obj/${src%.c}.o
+	if [ ! -e "$o" ]; then
+		echo "callgraph.sh: no $o (run make first)" >&2
+		exit 2
+	fi
+	set -- "$@" "$o"
+done
+if [ $# -eq 0 ]; then
+	echo "callgraph.sh: no source files in $dir" >&2
 	exit 2
 fi
 
@@ -99,7 +113,8 @@ END {
 		line = "circle:"
 		for (j = i; j <= n; j++) {
 			b = name[j]
-			if (b == a || (((a, b) in reach) && ((b, a) in reach))) {
+			if (b == a ||
+			    (((a, b) in reach) && ((b, a) in reach))) {
 				done[b] = 1
 				member[circles, b] = 1
 				line = line " " b
