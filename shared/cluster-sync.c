@@ -321,24 +321,16 @@ cluster_sync_script(struct cluster_sync *cs, const char *sha,
     const char *source, int nkeys, int nargs, const char **argv,
     const size_t *lens, char **cause)
 {
-	int argc = 3 + nkeys + nargs;
-	const char **av = xcalloc((size_t)argc, sizeof *av);
-	size_t *ln = xcalloc((size_t)argc, sizeof *ln);
+	const char **av;
+	size_t *ln;
 	redisReply *r;
 	char nk[16];
+	int argc;
 
 	if (cause != NULL)
 		*cause = NULL;
-	snprintf(nk, sizeof nk, "%d", nkeys);
-	av[0] = "EVALSHA";
-	av[1] = sha;
-	av[2] = nk;
-	for (int i = 0; i < 3; i++)
-		ln[i] = strlen(av[i]);
-	for (int i = 0; i < nkeys + nargs; i++) {
-		av[3 + i] = argv[i];
-		ln[3 + i] = lens != NULL ? lens[i] : strlen(argv[i]);
-	}
+	argc = cluster_evalsha_args(sha, nkeys, nargs, argv, lens, nk, &av,
+	    &ln);
 	r = run(cs, NULL, nkeys > 0 ? cluster_key_slot(av[3], ln[3]) : 0,
 	    source, argc, av, ln, cause);
 	free(av);
