@@ -201,6 +201,7 @@ run(struct cluster_sync *cs, const struct cluster_addr *fixed,
     const size_t *lens, char **cause)
 {
 	struct cluster_addr at, ask;
+	enum cluster_err class;
 	int asking = 0, reloaded = 0;
 	uint64_t backoff = SYNC_RETRY_MS;
 	redisContext *c;
@@ -243,23 +244,20 @@ run(struct cluster_sync *cs, const struct cluster_addr *fixed,
 		}
 		if (r->type != REDIS_REPLY_ERROR || fixed != NULL)
 			return r;
-		switch (cluster_err_class(r->str, r->len)) {
+		switch ((class = cluster_err_class(r->str, r->len))) {
 		case CLUSTER_ERR_MOVED:
-			if (cluster_redirect_parse(r->str, r->len, &s, &ask) != 0)
-				return r;
-			if (ask.host[0] == '\0')
-				snprintf(ask.host, sizeof ask.host, "%s",
-				    at.host);
-			cs->map.slot[s] = (int16_t)cluster_map_add(&cs->map,
-			    ask.host, ask.port);
-			continue;
 		case CLUSTER_ERR_ASK:
 			if (cluster_redirect_parse(r->str, r->len, &s, &ask) != 0)
 				return r;
 			if (ask.host[0] == '\0')
 				snprintf(ask.host, sizeof ask.host, "%s",
 				    at.host);
-			asking = 1;
+			/* MOVED: the slot is there now; ASK: once, there. */
+			if (class == CLUSTER_ERR_MOVED)
+				cs->map.slot[s] = (int16_t)cluster_map_add(
+				    &cs->map, ask.host, ask.port);
+			else
+				asking = 1;
 			continue;
 		case CLUSTER_ERR_NOSCRIPT:
 			if (source == NULL || reloaded)
