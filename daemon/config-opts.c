@@ -61,11 +61,11 @@ const struct opt config_opts[] = {
 	    "text|json", "log line format", "text", 0 },
 	{ "tls-cert", OPT_STRING, F(tls_cert), 0, 0, IN_ALL, check_nonempty, 0,
 	    0, "FILE", "serve wss:// and https:// with this PEM certificate "
-	    "(chain)", NULL, 0 },
+	    "chain", NULL, 0 },
 	{ "tls-key", OPT_STRING, F(tls_key), 0, 0, IN_ALL, check_nonempty, 0,
 	    0, "FILE", "the certificate's PEM private key", NULL, 0 },
 	{ "reuse-port", OPT_FLAG, F(reuse_port), 0, 0, IN_ALL, NULL, 0, 0,
-	    NULL, "share the port with other roomd processes (SO_REUSEPORT)",
+	    NULL, "set SO_REUSEPORT: share the port with other roomds",
 	    NULL, 0 },
 	{ "workers", OPT_UINT, F(workers), 1, 64, IN_ALL, NULL, 0, 0, "N",
 	    "run N worker processes on the port under a supervisor", "1", 0 },
