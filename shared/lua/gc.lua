@@ -55,6 +55,7 @@ for _, room in ipairs(redis.call('ZRANGE', prefix .. 'rooms', 0, -1)) do
 			end
 		end
 		local count = redis.call('HLEN', k[2])
+		pool_sync(k[1], room, count)	-- pool (issue 10)
 		if count == 0 then
 			redis.call('ZREM', prefix .. 'rooms', room)
 			redis.call('ZREM', prefix .. 'rooms:public', room)

@@ -28,6 +28,7 @@ if not already then
 	local maxm = tonumber(redis.call('HGET', KEYS[1], 'max_members')) or 0
 	local count = redis.call('HLEN', KEYS[2])
 	if maxm > 0 and count >= maxm then
+		pool_sync(KEYS[1], room, count)	-- pool (issue 10): repair
 		refresh_ttl(ttl, ts)
 		return {'room_full'}
 	end
@@ -58,6 +59,7 @@ else
 	if redis.call('HGET', KEYS[1], 'visibility') == 'public' then
 		redis.call('ZADD', KEYS[6], count, room)
 	end
+	pool_sync(KEYS[1], room, count)	-- pool (issue 10)
 	seq = emit(room, channel, maxlen, ts, 'member_joined',
 	    ',"member":' .. member, false)
 end
