@@ -114,27 +114,27 @@ $hold"
 	wait_for 10 pool_members_are ranked 8
 	run pool_rooms ranked
 	assert_equal "$(wc -l <<<"$output")" 3
-	ra=$(match_oks "$TA" | cut -d' ' -f2 | sort -u)
-	rc=$(match_oks "$TC" | cut -d' ' -f2 | sort -u)
-	rd=$(match_oks "$TD" | cut -d' ' -f2 | sort -u)
-	assert_equal "$(wc -l <<<"$ra")" 1
-	assert_equal "$(match_oks "$TB" | cut -d' ' -f2 | sort -u)" "$ra"
-	assert_equal "$(wc -l <<<"$rc")" 1
-	assert_equal "$(wc -l <<<"$rd")" 1
-	[ "$ra" != "$rc" ] && [ "$ra" != "$rd" ] && [ "$rc" != "$rd" ]
-	assert_equal "$(room_conns "$ra")" \
-	    "$(printf '%s\n' "$(tx_conns "$TA")" "$(tx_conns "$TB")" | sort)"
-	assert_equal "$(room_conns "$rc")" "$(tx_conns "$TC")"
-	assert_equal "$(room_conns "$rd")" "$(tx_conns "$TD")"
-	# The filter is kept canonical (keys sorted) in the room's details.
-	assert_equal "$(redis_cli hget "roomd:room:{$ra}" filter | jq -c .)" \
-	    '{"lvl":3,"region":"eu"}'
-	assert_equal "$(redis_cli hget "roomd:room:{$rc}" filter | jq -c .)" \
-	    '{"lvl":"3","region":"eu"}'
-	# The two rooms of 4 have seats left and stay in the pool; the full
-	# room of 2 does not.
+	# Which room is which, from Redis: the filter is kept canonical (keys
+	# sorted) in the room's details.
+	for r in $(pool_rooms ranked | cut -d' ' -f1); do
+		case "$(redis_cli hget "roomd:room:{$r}" max_members) $(
+		    redis_cli hget "roomd:room:{$r}" filter)" in
+		'4 {"lvl":3,"region":"eu"}') ra=$r ;;
+		'4 {"lvl":"3","region":"eu"}') rc=$r ;;
+		'2 {"lvl":3,"region":"eu"}') rd=$r ;;
+		esac
+	done
+	[ -n "${ra:-}" ] && [ -n "${rc:-}" ] && [ -n "${rd:-}" ]
+	members_are "$ra" 4
+	members_are "$rc" 2
+	members_are "$rd" 2
+	# Only the room of 4 with two seats left stays in the pool; the full
+	# ones do not.
 	run pool_entries ranked
-	assert_output "$(printf '%s 4\n%s 2\n' "$ra" "$rc" | sort)"
+	assert_output "$rc 2"
+	members_ra=$(room_conns "$ra")
+	members_rc=$(room_conns "$rc")
+	members_rd=$(room_conns "$rd")
 	for r in "$ra" "$rc" "$rd"; do
 		"$ROOMCTL" --redis "$REDIS_URL" publish "$r" end
 	done
@@ -142,6 +142,17 @@ $hold"
 		sim_wait $s
 		assert_success
 	done
+	# Each group's replies named its room, and its members are the
+	# group's connections (transcripts are complete once a sim ended).
+	assert_equal "$(match_oks "$TA" | cut -d' ' -f2 | sort -u)" "$ra"
+	assert_equal "$(match_oks "$TB" | cut -d' ' -f2 | sort -u)" "$ra"
+	assert_equal "$(match_oks "$TC" | cut -d' ' -f2 | sort -u)" "$rc"
+	assert_equal "$(match_oks "$TD" | cut -d' ' -f2 | sort -u)" "$rd"
+	assert_equal "$members_ra" \
+	    "$(printf '%s\n' "$(tx_conns "$TA")" "$(tx_conns "$TB")" | sort)"
+	assert_equal "$members_rc" "$(tx_conns "$TC")"
+	assert_equal "$members_rd" "$(tx_conns "$TD")"
+	[ "$(wc -l <<<"$members_ra")" = 4 ]
 }
 
 @test "a leave reopens a seat that the next match takes" {
@@ -320,6 +331,37 @@ EOF
 	assert_success
 	sim_wait doomed
 	assert_failure
+}
+
+@test "stale pool entries (rooms expired or never there) are never handed out; roomctl gc drops them" {
+	two_nodes
+	sim_bg a --url "$URL_n1" - <<'EOF'
+match exp 4
+expect event event=never within 30s
+EOF
+	wait_for 10 pool_members_are exp 1
+	r=$(pool_rooms exp | cut -d' ' -f1)
+	pk=$(redis_cli --scan --pattern 'roomd:pool:{exp}:*')
+	[ -n "$pk" ]
+	# An entry fuller than r whose room does not exist.
+	redis_cli zadd "$pk" 3 exp-ffffffffffff >/dev/null
+	sim_bg b --url "$URL_n2" - <<'EOF'
+match exp 4
+expect event event=never within 30s
+EOF
+	wait_for 10 members_are "$r" 2
+	run redis_cli exists 'roomd:room:{exp-ffffffffffff}'
+	assert_output 0
+	run pool_entries exp
+	assert_output "$r 2"
+	# r's keys expire (as after --room-ttl without writes): its entry
+	# stays until a match meets it or gc sweeps.
+	redis_cli del "roomd:room:{$r}" "roomd:room:{$r}:members" \
+	    "roomd:room:{$r}:events" >/dev/null
+	run "$ROOMCTL" --redis "$REDIS_URL" gc
+	assert_success
+	run pool_entries exp
+	assert_output ''
 }
 
 @test "after Redis restarts empty, pools agree with the members written back" {
