@@ -5,6 +5,8 @@
 -- Returns a list of {room, title, topic, visibility, members, max_members,
 -- created_at, locked (0 or 1), pool, filter} (pool and filter '' for
 -- rooms not made by match; issue 10).
+-- In C: struct script_rooms and its reply indices (shared/scripts.h); an argument
+-- added here is added there, in the same order.
 local prefix, limit, want = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local out = {}
 local start, page = 0, math.max(limit, 100)
