@@ -221,10 +221,19 @@ inspect_print_json(const struct inspect *in)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "room", in->room);
 	details = cJSON_AddObjectToObject(o, "details");
+	/* Matchmaking (issue 10): locked is a boolean, false when unset;
+	 * the filter is JSON; the pool key is roomd's own business. */
+	v = inspect_field(in->details, "locked");
+	cJSON_AddBoolToObject(details, "locked", v != NULL &&
+	    strcmp(v, "1") == 0);
 	for (i = 0; i + 1 < in->details->elements; i += 2) {
 		k = in->details->element[i]->str;
 		v = in->details->element[i + 1]->str;
-		if (strcmp(k, "max_members") == 0 && strtod(v, NULL) <= 0)
+		if (strcmp(k, "locked") == 0 || strcmp(k, "pool_key") == 0)
+			continue;
+		if (strcmp(k, "filter") == 0)
+			cJSON_AddItemToObject(details, k, inspect_parse(v));
+		else if (strcmp(k, "max_members") == 0 && strtod(v, NULL) <= 0)
 			cJSON_AddNullToObject(details, k);
 		else if (inspect_is_numeric(k))
 			cJSON_AddNumberToObject(details, k, strtod(v, NULL));
@@ -292,6 +301,12 @@ inspect_frame_detail(const cJSON *f)
 	} else if (strcmp(type, "room_closed") == 0)
 		buf_printf(&b, "reason %s",
 		    inspect_or(inspect_str(f, "reason")));
+	else if (strcmp(type, "room_locked") == 0)
+		buf_printf(&b, "%s by conn %s",
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f,
+		    "locked")) ? "locked" : "unlocked",
+		    inspect_or(inspect_str(cJSON_GetObjectItemCaseSensitive(f,
+		    "by"), "conn")));
 	return buf_detach(&b);
 }
 
@@ -320,6 +335,18 @@ inspect_print_table(const struct inspect *in)
 	}
 	snprintf(count, sizeof count, "%zu", in->nmember);
 	table_add(&t, "members", count);
+	v = inspect_field(in->details, "locked");
+	table_add(&t, "locked", v != NULL && strcmp(v, "1") == 0 ? "yes" :
+	    "no");
+	if ((v = inspect_field(in->details, "pool")) != NULL) {
+		const char *flt = inspect_field(in->details, "filter");
+		struct buf pool;
+
+		buf_init(&pool);
+		buf_printf(&pool, "%s %s", v, flt != NULL ? flt : "{}");
+		table_add(&t, "pool", pool.p);
+		buf_free(&pool);
+	}
 	v = inspect_field(in->details, "created_at");
 	fmt_time_ms(when, sizeof when, v != NULL &&
 	    parse_uint(v, 0, UINT64_MAX, &ms) == 0 ? ms : 0);

@@ -31,6 +31,26 @@ frame_noecho(const char *text, size_t len, size_t end, const char **id,
 }
 
 /*
+ * A room_locked frame (issue 10) changes what restore.lua must write back
+ * after an outage: keep the room's details up to date with it. Scripts
+ * write "type" right after "seq", so one comparison at end finds it.
+ */
+static void
+fanout_track_lock(struct local_room *lr, const char *text, size_t len,
+    size_t end)
+{
+	static const char type[] = ",\"type\":\"room_locked\"";
+	static const char locked[] = "\"locked\":true";
+
+	if (len - end < sizeof type - 1 ||
+	    memcmp(text + end, type, sizeof type - 1) != 0)
+		return;
+	free(lr->details[JOIN_D_LOCKED]);
+	lr->details[JOIN_D_LOCKED] = xstrdup(memmem(text, len, locked,
+	    sizeof locked - 1) != NULL ? "1" : "0");
+}
+
+/*
  * A room frame arrived on the room's channel: encode it once and hand the
  * same bytes to every local member that should see it.
  */
@@ -51,6 +71,7 @@ fanout_deliver(const char *channel, size_t chlen, const char *text,
 		return;
 	}
 	frame_noecho(text, len, end, &skip, &skiplen);
+	fanout_track_lock(lr, text, len, end);
 	f = frame_new(text, len);
 	f->seq = seq;
 	if (lr->catching_up) {

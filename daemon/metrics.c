@@ -9,7 +9,7 @@
 
 static const char *request_types[] = {
 	"join", "leave", "publish", "state.set", "state.get", "presence",
-	"history", "rooms", "ping", "other",
+	"history", "rooms", "ping", "match", "lock", "unlock", "other",
 };
 #define NTYPES (sizeof request_types / sizeof request_types[0])
 

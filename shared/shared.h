@@ -148,6 +148,8 @@ void key_plain(struct buf *, const char *prefix, const char *name);
 void key_room_script(struct buf *, const char *prefix, const char *room,
     const char **, size_t *, int nkeys);
 void key_channel(struct buf *, const char *prefix, const char *room);
+int key_pool(struct buf *, const char *prefix, const char *pool, unsigned,
+    const char *filter);
 const char *key_channel_room(const char *prefix, const char *, size_t,
     size_t *);
 

@@ -7,14 +7,12 @@
 -- ('' for none: an admin or roomctl), '1' to lock or '0' to unlock, by JSON.
 -- Returns {'ok', seq or false (nothing changed), room}, {'not_member'}, or
 -- {'not_found'} when the room does not exist.
+-- In C: struct script_lock and its reply indices (shared/scripts.h); an
+-- argument added here is added there, in the same order.
 local room, channel, maxlen = ARGV[1], ARGV[2], ARGV[3]
 local ttl, conn, want = tonumber(ARGV[4]), ARGV[5], ARGV[6]
-if conn ~= '' and redis.call('HEXISTS', KEYS[2], conn) == 0 then
-	return {'not_member'}
-end
-if redis.call('EXISTS', KEYS[1]) == 0 then
-	return {'not_found'}
-end
+local refused = check_member(conn, true)
+if refused then return refused end
 local now = redis.call('HGET', KEYS[1], 'locked')
 if now == false then now = '0' end
 if now == want then

@@ -18,6 +18,8 @@
 -- create exists already: nothing was written); details are title, topic,
 -- visibility, max_members, created_at, locked, pool, filter, pool_key;
 -- created is 1 when this call made the room.
+-- In C: struct script_match and its reply indices (shared/scripts.h); an
+-- argument added here is added there, in the same order.
 local pk = KEYS[1]
 local prefix, conn, member_head = ARGV[1], ARGV[2], ARGV[3]
 local pool, size, filter, new_room = ARGV[4], tonumber(ARGV[5]), ARGV[6],
