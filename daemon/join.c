@@ -167,12 +167,18 @@ join_fail(struct membership *m)
 		membership_free(m);
 }
 
-/* Keep what restore.lua needs to write the member back after an outage. */
+/*
+ * Keep what restore.lua needs to write the member back after an outage.
+ * A room_locked frame seen already that is newer than this reply (its
+ * seq) says more about the lock than the reply's details do.
+ */
 static void
 join_remember(struct membership *m, redisReply *rr)
 {
 	redisReply *member = rr->element[JOIN_R_MEMBER];
 	redisReply *e = rr->element[JOIN_R_DETAILS];
+	redisReply *seqr = rr->element[JOIN_R_SEQ];
+	struct seq seq = { 0, 0 };
 
 	if (member->type == REDIS_REPLY_STRING) {
 		free(m->member);
@@ -180,7 +186,12 @@ join_remember(struct membership *m, redisReply *rr)
 	}
 	if (e->type != REDIS_REPLY_ARRAY || e->elements != JOIN_D_COUNT)
 		return;
+	if (seqr->type == REDIS_REPLY_STRING)
+		seq_parse(seqr->str, seqr->len, &seq);
 	for (int i = 0; i < JOIN_D_COUNT; i++) {
+		if (i == JOIN_D_LOCKED && m->room->details[i] != NULL &&
+		    seq_cmp(&m->room->locked_seq, &seq) > 0)
+			continue;
 		free(m->room->details[i]);
 		m->room->details[i] = xstrdup(
 		    e->element[i]->type == REDIS_REPLY_STRING ?
@@ -469,6 +480,8 @@ seq_before(struct seq s)
 static void
 match_catch_up(struct local_room *lr)
 {
+	if (!lr->catching_up && !lr->catchup_needed)
+		lr->catchup_quiet = 1;	/* no outage to log */
 	switch (lr->sub) {
 	case SUB_NONE:
 		lr->catchup_needed = 1;

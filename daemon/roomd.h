@@ -151,11 +151,14 @@ struct local_room {
 	int catchup_needed;	/* when the subscription is confirmed */
 	int catching_up;	/* holding live frames */
 	int catchup_unsent;	/* the read waits for the command connection */
+	int catchup_quiet;	/* for a match (join.c), not an outage */
 	struct frame **held;
 	uint32_t nheld;
 	uint32_t held_cap;
-	/* Details from the last join reply, to write back after an outage. */
+	/* Details from the last join reply, to write back after an outage,
+	 * with locked kept up to date by the room_locked frames seen. */
 	char *details[JOIN_D_COUNT];	/* JOIN_D_* order */
+	struct seq locked_seq;	/* of the room_locked frame that set it */
 };
 
 /* The create fields of a join, validated; NULL or 0 when absent. */
@@ -350,6 +353,8 @@ void join_match(struct conn *, uint64_t ticket, const char *ref,
 /* fanout.c */
 void fanout_deliver(const char *channel, size_t chlen, const char *,
     size_t);
+void fanout_note(struct local_room *, const char *, size_t, size_t,
+    const struct seq *);
 void fanout_frame(struct local_room *, struct frame *, const char *,
     size_t);
 

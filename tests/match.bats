@@ -276,6 +276,24 @@ EOF
 	done
 }
 
+@test "the rooms request and join replies show locked, and pool and filter for match rooms only" {
+	two_nodes
+	sim --url "$URL_n1" - <<'EOF'
+match solo 3 {"k":"v"}
+send {"type":"join","room":"$room","ref":"j0"}
+expect ok ref=j0 details.pool=solo details.filter.k=v details.locked=false details.max_members=3 details.visibility=private
+send {"type":"lock","room":"$room","ref":"l"}
+expect ok ref=l
+send {"type":"rooms","visibility":"all","ref":"r"}
+expect ok ref=r rooms.0.pool=solo rooms.0.filter={"k":"v"} rooms.0.locked=true rooms.0.max_members=3 rooms.0.members=1
+send {"type":"join","room":"plain","ref":"j"}
+expect ok ref=j details.locked=false details.max_members=null details.visibility=public details.pool!=* details.filter!=*
+send {"type":"rooms","visibility":"all","ref":"r2"}
+expect ok ref=r2 rooms.1.room=plain rooms.1.locked=false rooms.1.pool!=*
+EOF
+	assert_success
+}
+
 @test "lock and unlock: not_member outside the room, bad_request without a room" {
 	two_nodes
 	sim --url "$URL_n1" - <<'EOF'
@@ -392,7 +410,14 @@ EOF
 	assert_output "$before"
 	# Only the open room with free seats is in a pool, with its count;
 	# the full room and the locked one are not.
-	wait_for 5 eval '[ "$(pool_entries br)" = "$ropen 3" ]'
+	wait_for 5 eval '[ "$(pool_entries br)" = "$ropen 3" ]' || {
+		pool_entries br
+		pool_rooms br
+		for r in $(pool_rooms br | cut -d' ' -f1); do
+			redis_cli hgetall "roomd:room:{$r}"
+		done
+		false
+	}
 	for r in $(pool_rooms br | cut -d' ' -f1); do
 		assert_equal "$(redis_cli hget "roomd:room:{$r}" pool)" br
 	done
