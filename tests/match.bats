@@ -198,6 +198,38 @@ EOF
 	assert_success
 }
 
+@test "roomctl evict and a disconnect free seats; a room evicted empty leaves its pool" {
+	two_nodes
+	sim_bg hold --clients 3 --url "$URL_n1,$URL_n2" - <<'EOF'
+match ev 3
+expect event event=never within 30s
+EOF
+	wait_for 10 pool_members_are ev 3
+	r=$(pool_rooms ev | cut -d' ' -f1)
+	run pool_entries ev
+	assert_output ''
+	# One member evicted: a seat is free again.
+	c=$(redis_cli hkeys "roomd:room:{$r}:members" | head -n1)
+	run "$ROOMCTL" --redis "$REDIS_URL" evict "$r" --conn "$c"
+	assert_success
+	wait_for 5 eval '[ "$(pool_entries ev)" = "$r 2" ]'
+	# A client that takes that seat and disconnects frees it again.
+	sim --url "$URL_n2" --transcript "$BATS_TEST_TMPDIR/d.jsonl" - <<'EOF'
+match ev 3
+disconnect
+EOF
+	assert_success
+	assert_equal "$(match_oks "$BATS_TEST_TMPDIR/d.jsonl")" "0 $r false"
+	wait_for 5 eval '[ "$(pool_entries ev)" = "$r 2" ]'
+	members_are "$r" 2
+	# Everyone evicted: the room closes and is out of the pool.
+	run "$ROOMCTL" --redis "$REDIS_URL" evict "$r"
+	assert_success
+	wait_for 5 members_are "$r" 0
+	run pool_entries ev
+	assert_output ''
+}
+
 @test "a locked room is skipped and offered again once unlocked; rooms and inspect show it" {
 	two_nodes
 	TA=$BATS_TEST_TMPDIR/a.jsonl
