@@ -348,7 +348,8 @@ static void
 test_scripts(void **state)
 {
 	static const char *const names[SCRIPT_COUNT] = { "join", "leave",
-		"append", "state_set", "read", "rooms", "restore", "gc" };
+		"append", "state_set", "read", "rooms", "restore", "gc",
+		"match", "lock" };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen, k;
 	char want[41];
