@@ -331,7 +331,7 @@ test_req_type_names(void **state)
 {
 	static const char *const names[REQ_TYPE_COUNT] = { "join", "leave",
 		"publish", "state.set", "state.get", "presence", "history",
-		"rooms", "ping" };
+		"rooms", "ping", "match", "lock", "unlock" };
 	int i, j;
 
 	(void)state;
