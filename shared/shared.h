@@ -34,6 +34,15 @@ void log_warnx(const char *, ...) printflike(1, 2);
 void log_error(const char *, ...) printflike(1, 2);
 void fatal(const char *, ...) printflike(1, 2) __attribute__((noreturn));
 void fatalx(const char *, ...) printflike(1, 2) __attribute__((noreturn));
+#define LOG_LIMIT_LINES 3
+#define LOG_LIMIT_MS 10000
+struct log_limit {		/* zero-initialised, one per message source */
+	uint64_t since_ms;
+	unsigned int lines;
+	uint64_t suppressed;
+};
+void log_warnx_limited(struct log_limit *, const char *, ...)
+    printflike(2, 3);
 
 /* util.c */
 void *xmalloc(size_t) nonnull_return;
@@ -91,8 +100,14 @@ struct seq {
 };
 int seq_parse(const char *, size_t, struct seq *);
 int seq_cmp(const struct seq *, const struct seq *);
+int seq_is_last(const struct seq *);
 void json_add_string(struct buf *, const char *, size_t);
 const char *json_type_name(int cjson_type);
+
+/* jsonscan.c */
+int json_member_span(const char *, size_t, const char *name,
+    const char **val, size_t *vlen);
+int json_has_nul_escape(const char *, size_t);
 
 /* dict.c */
 struct dict_entry {
