@@ -138,11 +138,13 @@ gc_reply(struct redisReply *rr, void *arg)
 	redisReply *r = (redisReply *)rr;
 
 	(void)arg;
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 4)
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+	    r->elements < GC_R_COUNT)
 		return;
-	for (size_t i = 0; i < r->element[0]->elements; i++)
+	for (size_t i = 0; i < r->element[GC_R_DEAD]->elements; i++)
 		log_info("node %s is gone: removed %lld of its members",
-		    r->element[0]->element[i]->str, r->element[1]->integer);
+		    r->element[GC_R_DEAD]->element[i]->str,
+		    r->element[GC_R_REMOVED]->integer);
 }
 
 /*
@@ -152,22 +154,17 @@ gc_reply(struct redisReply *rr, void *arg)
 static void
 node_gc(const char *restarted)
 {
-	const char *argv[6];
-	size_t lens[6];
-	char maxlen[24], ttl[24], ettl[24];
+	struct script_args sa;
 
-	snprintf(maxlen, sizeof maxlen, "%llu", (unsigned long long)cfg.history);
-	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)cfg.room_ttl);
-	snprintf(ettl, sizeof ettl, "%llu", (unsigned long long)cfg.empty_ttl);
-	argv[0] = cfg.prefix;
-	argv[1] = maxlen;
-	argv[2] = ttl;
-	argv[3] = ettl;
-	argv[4] = "0";
-	argv[5] = restarted;
-	for (int i = 0; i < 6; i++)
-		lens[i] = strlen(argv[i]);
-	store_script(SCRIPT_GC, 0, 6, argv, lens, gc_reply, NULL);
+	script_gc_args(&sa, &(struct script_gc){
+		.prefix = cfg.prefix,
+		.maxlen = cfg.history,
+		.ttl = cfg.room_ttl,
+		.empty_ttl = cfg.empty_ttl,
+		.sweep = 0,
+		.restarted = restarted,
+	});
+	store_run(&sa, gc_reply, NULL);
 }
 
 /*

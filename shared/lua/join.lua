@@ -11,6 +11,8 @@
 -- 'room_full'; recovered is -1 without since, else 0 or 1; and more, 1
 -- when the recovered frames stopped at the budget: the rest, up to seq,
 -- are read as history pages after the last of them.
+-- In C: struct script_join and its reply indices (shared/scripts.h); an argument
+-- added here is added there, in the same order.
 local room, conn = ARGV[1], ARGV[2]
 local channel, maxlen, ttl = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local since = ARGV[7]
