@@ -28,7 +28,11 @@ defer_hold(struct conn *c, const char *text, size_t len)
 	if (c->blocked == 0)
 		return 0;
 	d = xmalloc(sizeof *d);
-	d->text = xstrndup(text, len);
+	/* Bytes, not a string: the frame may hold a NUL (then refused when
+	 * it runs), and it runs with its full len. */
+	d->text = xmalloc(len + 1);
+	memcpy(d->text, text, len);
+	d->text[len] = '\0';
 	d->len = len;
 	STAILQ_INSERT_TAIL(&c->deferred, d, entry);
 	return 1;

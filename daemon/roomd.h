@@ -271,7 +271,11 @@ struct req_entry {
 	int needs_room;
 	int needs_token;	/* refused once the token has expired */
 };
+/* A ref is echoed as the JSON text it was sent as, up to this. */
+#define REF_MAX 256
+#define REF_MAX_S "256"
 void request_handle(struct conn *, const char *, size_t);
+const char *req_ref_text(struct cJSON *, const char *, size_t, char **);
 void request_run(struct conn *, const char *, size_t);
 void req_error(struct req *, enum err_code, const char *, ...)
     printflike(3, 4);
