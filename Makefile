@@ -59,7 +59,8 @@ DAEMON_OBJ := $(DAEMON_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/www.o
 CLI_OBJ := $(CLI_SRC:%.c=$(OBJ)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 # Unit tests link the daemon's pure modules too (config parsing, frames).
-DAEMON_PURE_OBJ := $(OBJ)/daemon/config.o $(OBJ)/daemon/frame.o
+DAEMON_PURE_OBJ := $(OBJ)/daemon/config.o $(OBJ)/daemon/frame.o \
+	$(OBJ)/daemon/shape.o
 
 # The flags stamp makes a SANITIZE switch relink the binaries.
 FLAGS_STAMP := build/.flags-$(if $(SANITIZE),san,plain)

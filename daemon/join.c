@@ -41,6 +41,7 @@ struct leave {
 };
 
 static SLIST_HEAD(, leave) leaves_owed = SLIST_HEAD_INITIALIZER(leaves_owed);
+static struct log_limit join_errors;
 
 static void join_send(struct room_op *);
 
@@ -181,18 +182,21 @@ join_done(redisReply *rr, void *arg)
 		return;
 	}
 	m = conn_membership(c, op->room);
-	if (rr == NULL || rr->type != REDIS_REPLY_ARRAY || rr->elements < 1 ||
-	    rr->element[JOIN_R_STATUS]->type != REDIS_REPLY_STRING) {
-		if (rr == NULL)
-			reply_error(c, op->ticket, op->ref, ERR_UNAVAILABLE,
-			    "redis is unavailable");
-		else {
-			log_warnx("join %s: bad reply from redis%s%s", op->room,
-			    rr->type == REDIS_REPLY_ERROR ? ": " : "",
-			    rr->type == REDIS_REPLY_ERROR ? rr->str : "");
-			reply_error(c, op->ticket, op->ref, ERR_INTERNAL,
-			    "internal error");
-		}
+	if (rr == NULL) {
+		reply_error(c, op->ticket, op->ref, ERR_UNAVAILABLE,
+		    "redis is unavailable");
+		goto fail;
+	}
+	if (rr->type == REDIS_REPLY_ERROR) {
+		log_warnx_limited(&join_errors, "join %s: redis error: %s",
+		    op->room, rr->str);
+		reply_error(c, op->ticket, op->ref, ERR_INTERNAL,
+		    "internal error");
+		goto fail;
+	}
+	if (shape_check(SHAPE_JOIN, rr) != 0) {
+		reply_error(c, op->ticket, op->ref, ERR_INTERNAL,
+		    "internal error");
 		goto fail;
 	}
 	status = rr->element[JOIN_R_STATUS]->str;
@@ -201,7 +205,9 @@ join_done(redisReply *rr, void *arg)
 		    "room '%s' is full", op->room);
 		goto fail;
 	}
-	if (rr->elements < JOIN_R_COUNT) {
+	if (strcmp(status, "ok") != 0 && strcmp(status, "already") != 0) {
+		log_warnx_limited(&join_errors, "join %s: unexpected status "
+		    "'%s'", op->room, status);
 		reply_error(c, op->ticket, op->ref, ERR_INTERNAL,
 		    "internal error");
 		goto fail;
@@ -344,10 +350,14 @@ leave_done(redisReply *rr, void *arg)
 		reply_error(op->c, op->ticket, op->ref, ERR_UNAVAILABLE,
 		    "redis is unavailable");
 	else if (rr->type == REDIS_REPLY_ERROR) {
-		log_warnx("leave %s: %s", op->room, rr->str);
+		log_warnx_limited(&join_errors, "leave %s: %s", op->room,
+		    rr->str);
 		reply_error(op->c, op->ticket, op->ref, ERR_INTERNAL,
 		    "internal error");
-	} else
+	} else if (shape_check(SHAPE_LEAVE, rr) != 0)
+		reply_error(op->c, op->ticket, op->ref, ERR_INTERNAL,
+		    "internal error");
+	else
 		reply_left(op->c, op->ticket, op->ref, op->room);
 	room_op_free(op);
 }

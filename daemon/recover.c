@@ -82,8 +82,8 @@ catchup_done(redisReply *rr, void *arg)
 		lr->catchup_unsent = 1;
 		return;
 	}
-	if (rr->type == REDIS_REPLY_ARRAY && rr->elements == READ_R_FRAMES + 1 &&
-	    rr->element[READ_R_FRAMES]->type == REDIS_REPLY_ARRAY) {
+	if (rr->type != REDIS_REPLY_ERROR && shape_check(SHAPE_HISTORY, rr) == 0 &&
+	    strcmp(rr->element[READ_R_STATUS]->str, "ok") == 0) {
 		e = rr->element[READ_R_FRAMES];
 		for (size_t i = 0; i < e->elements; i++) {
 			if (frame_parse_seq(e->element[i]->str,

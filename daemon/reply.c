@@ -225,11 +225,8 @@ reply_fields_rooms(struct buf *b, redisReply *rr)
 {
 	buf_adds(b, ",\"rooms\":[");
 	for (size_t i = 0; i < rr->elements; i++) {
-		redisReply *e = rr->element[i], **f;
+		redisReply **f = rr->element[i]->element;
 
-		if (e->type != REDIS_REPLY_ARRAY || e->elements < ROOMS_R_COUNT)
-			continue;
-		f = e->element;
 		if (i > 0)
 			buf_addc(b, ',');
 		buf_adds(b, "{\"room\":");

@@ -72,7 +72,7 @@ req_publish(struct req *r)
 		.noecho = !echo,
 		.must_exist = who == NULL,	/* an admin: it must exist */
 	});
-	req_script(r, &sa, reply_fields_published);
+	req_script(r, &sa, SHAPE_APPEND, reply_fields_published);
 	buf_free(&body);
 }
 
@@ -130,7 +130,7 @@ req_state_set(struct req *r)
 		.if_version = v,
 		.by = by.p,
 	});
-	req_script(r, &sa, reply_fields_state_set);
+	req_script(r, &sa, SHAPE_STATE_SET, reply_fields_state_set);
 	free(value_json);
 	buf_free(&by);
 }

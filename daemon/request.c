@@ -18,6 +18,7 @@ struct pending {
 	uint64_t ticket;
 	char *ref;
 	char room[ID_MAX + 1];
+	enum shape shape;	/* of the script's reply */
 	reply_fields_fn fields;	/* the ok reply's fields */
 };
 
@@ -264,12 +265,13 @@ pending_reply(redisReply *rr, void *arg)
 }
 
 /*
- * Send the script call sa for request r, whose ok reply gets the fields
- * fields() appends; replies `unavailable` at once when Redis is down. The
+ * Send the script call sa for request r, whose reply has the given shape
+ * and whose ok reply gets the fields fields() appends; replies `unavailable` at once when Redis is down. The
  * request's ref moves to the pending call. Frees sa.
  */
 void
-req_script(struct req *r, struct script_args *sa, reply_fields_fn fields)
+req_script(struct req *r, struct script_args *sa, enum shape shape,
+    reply_fields_fn fields)
 {
 	struct pending *p = xcalloc(1, sizeof *p);
 
@@ -280,6 +282,7 @@ req_script(struct req *r, struct script_args *sa, reply_fields_fn fields)
 	r->ref = NULL;
 	if (r->room != NULL)
 		snprintf(p->room, sizeof p->room, "%s", r->room);
+	p->shape = shape;
 	p->fields = fields;
 	store_run(sa, pending_reply, p);
 }

@@ -179,6 +179,19 @@ struct store_events {
 	void (*unsubscribed)(const char *channel, size_t);
 };
 
+/* What a script's reply must look like (shape.c checks it). */
+enum shape {
+	SHAPE_JOIN,
+	SHAPE_LEAVE,
+	SHAPE_APPEND,
+	SHAPE_STATE_SET,
+	SHAPE_STATE,		/* read.lua, what = state */
+	SHAPE_PRESENCE,
+	SHAPE_HISTORY,
+	SHAPE_ROOMS,
+	SHAPE_GC,
+};
+
 /* Counters for logs, the node hash and (later) /metrics. */
 struct stats {
 	uint64_t conns_total;
@@ -287,7 +300,8 @@ int req_field_int(struct req *, struct cJSON *, const char *, long long,
 int req_field_bool(struct req *, const char *, int *);
 int req_field_seq(struct req *, const char *, const char **);
 int req_need_member(struct req *, const char **);
-void req_script(struct req *, struct script_args *, reply_fields_fn);
+void req_script(struct req *, struct script_args *, enum shape,
+    reply_fields_fn);
 void req_actor(struct buf *, struct conn *);
 
 /* req-join.c, req-write.c, req-read.c */
@@ -342,6 +356,9 @@ void fanout_frame(struct local_room *, struct frame *, const char *,
 void recover_restore_all(void);
 void recover_catch_up(struct local_room *);
 void recover_catch_up_unsent(void);
+
+/* shape.c */
+int shape_check(enum shape, const struct redisReply *);
 
 /* store.c */
 typedef void (*store_cb)(struct redisReply *, void *);
