@@ -377,7 +377,7 @@ request_handle(struct conn *c, const char *text, size_t len)
 	switch (rate_charge(c)) {
 	case -1:
 		log_info("conn %s: closed for flooding", c->id);
-		conn_close(c, 1008, "rate limit exceeded");
+		conn_close_after_replies(c, 1008, "rate limit exceeded");
 		return;
 	case 1:
 		rate_refuse(c, text, len);

@@ -37,6 +37,10 @@ struct cJSON;
 struct local_room;
 struct room_op;
 
+/* A big reply (a history page, a join's recovered frames, a catch-up
+ * read) stops at about this many bytes. */
+#define REPLY_BUDGET (1u << 20)
+
 /*
  * One encoded WebSocket text frame, header and payload, shared by every
  * connection it is queued on. The header is built once: server frames are
@@ -124,6 +128,9 @@ struct conn {
 	uint64_t bucket_ms;
 
 	int closing;		/* close frame queued: hang up after it */
+	int draining;		/* closing once the owed replies are out */
+	int close_sent;		/* our close frame is out: waiting for theirs */
+	uint32_t inflight;	/* requests waiting for Redis */
 	int flushing;		/* on the flush list (holds a reference) */
 	SLIST_ENTRY(conn) flush_entry;
 	uint64_t rx_ms;		/* mono_ms() of the last frame received */
@@ -222,6 +229,9 @@ struct frame *frame_ping(void);
 struct frame *frame_ref(struct frame *);
 void frame_unref(struct frame *);
 int frame_parse_seq(const char *, size_t, struct seq *, size_t *);
+int frame_is_close(const struct frame *);
+void frame_close_parts(const struct frame *, uint16_t *,
+    const unsigned char **, size_t *);
 
 /* conn.c */
 struct conn *conn_new(struct lws *);
@@ -231,6 +241,10 @@ struct conn *conn_find(const char *);
 void conn_closed(struct conn *);
 void conn_send(struct conn *, struct frame *);
 void conn_send_text(struct conn *, const char *, size_t);
+void conn_send_reply(struct conn *, struct frame *);
+void conn_close_after_replies(struct conn *, uint16_t, const char *);
+int conn_busy(const struct conn *);
+int conn_drained(const struct conn *);
 uint64_t conn_ticket(struct conn *);
 void conn_reply(struct conn *, uint64_t, struct frame *);
 void conn_reply_text(struct conn *, uint64_t, const char *, size_t);

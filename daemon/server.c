@@ -252,10 +252,13 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		send_welcome(s->c);
 		break;
 	case LWS_CALLBACK_RECEIVE:
-		if (s->c == NULL || s->c->closing)
+		if (s->c == NULL || s->c->closing || s->c->draining)
 			break;
 		heard_from(s->c);
 		return receive(wsi, s->c, in, len);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		/* The answer to our close frame: no close to echo, hang up. */
+		return s->c != NULL && s->c->close_sent;
 	case LWS_CALLBACK_RECEIVE_PONG:
 		if (s->c != NULL) {
 			log_debug("conn %s: pong", s->c->id);
