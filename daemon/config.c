@@ -82,6 +82,8 @@ static const struct opt opts[] = {
 	    "SECS", "lifetime of a closed room's keys, 0 deletes (60)" },
 	{ "max-frame", OPT_UINT, F(max_frame), 256, 16777216, IN_ALL, NULL, 0,
 	    0, "BYTES", "largest client frame (65536)" },
+	{ "max-state", OPT_UINT, F(max_state), 1024, 1073741824, IN_ALL, NULL,
+	    0, 0, "BYTES", "most state one room may hold (1048576)" },
 	{ "max-rooms-per-conn", OPT_UINT, F(max_rooms_per_conn), 1, 10000,
 	    IN_ALL, NULL, 0, 0, "N", "rooms one connection may join (32)" },
 	{ "max-conns", OPT_UINT, F(max_conns), 1, 1000000, IN_ALL, NULL, 0, 0,
@@ -657,6 +659,7 @@ config_defaults(struct config *cfg)
 	cfg->empty_ttl = 60;
 	cfg->max_frame = 65536;
 	cfg->max_rooms_per_conn = 32;
+	cfg->max_state = 1048576;
 	cfg->max_conns = 20000;
 	cfg->rate = 100;
 	cfg->log_level = LOG_LEVEL_INFO;
@@ -758,11 +761,11 @@ config_usage(FILE *f)
 	    "[--insecure]\n"
 	    "             [--node-id ID] [--history N] [--room-ttl SECS] "
 	    "[--empty-ttl SECS]\n"
-	    "             [--max-frame BYTES] [--max-rooms-per-conn N] "
-	    "[--max-conns N]\n"
-	    "             [--rate MSGS_PER_SEC] [--log-level LEVEL] "
-	    "[--log-format text|json]\n"
-	    "             [--check-config]\n\n");
+	    "             [--max-frame BYTES] [--max-state BYTES] "
+	    "[--max-rooms-per-conn N]\n"
+	    "             [--max-conns N] [--rate MSGS_PER_SEC] "
+	    "[--log-level LEVEL]\n"
+	    "             [--log-format text|json] [--check-config]\n\n");
 	for (i = 0; i < NOPTS; i++) {
 		if (opts[i].arg != NULL)
 			snprintf(left, sizeof left, "--%s %s", opts[i].name,

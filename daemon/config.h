@@ -26,6 +26,8 @@ struct config {
 	uint64_t empty_ttl;		/* seconds, default 60; 0 deletes */
 	uint64_t max_frame;		/* bytes, default 65536 */
 	uint64_t max_rooms_per_conn;	/* default 32 */
+	uint64_t max_state;		/* bytes of one room's state, default
+					   1 MiB */
 	uint64_t max_conns;		/* default 20000 */
 	uint64_t rate;			/* requests/s per connection, default 100 */
 	enum log_level log_level;	/* default info */

@@ -48,6 +48,7 @@ static void join_send(struct room_op *);
 static void
 room_op_free(struct room_op *op)
 {
+	op->c->inflight--;
 	conn_unref(op->c);
 	free(op->ref);
 	free(op->member);
@@ -64,6 +65,7 @@ room_op_new(struct conn *c, uint64_t ticket, const char *ref,
 
 	op->c = c;
 	conn_ref(c);
+	c->inflight++;
 	op->ticket = ticket;
 	op->ref = ref != NULL ? xstrdup(ref) : NULL;
 	snprintf(op->room, sizeof op->room, "%s", room);

@@ -216,7 +216,16 @@ reply_fields_presence(struct buf *b, redisReply *rr)
 void
 reply_fields_history(struct buf *b, redisReply *rr)
 {
+	redisReply *last = rr->element[READ_R_LAST];
+
 	reply_add_array(b, "events", rr->element[READ_R_FRAMES]);
+	/* A page cut at the byte budget says so, and where to go on. */
+	if (rr->element[READ_R_MORE]->integer == 1 &&
+	    last->type == REDIS_REPLY_STRING) {
+		buf_adds(b, ",\"more\":true,\"seq\":");
+		json_add_string(b, last->str, last->len);
+	} else
+		buf_adds(b, ",\"more\":false");
 }
 
 /* rooms: one object per row of the rooms script (ROOMS_R_*). */

@@ -28,6 +28,7 @@ req_read(struct req *r, const char *what, const char *since, long long limit,
 		.conn = who,
 		.since = since,
 		.limit = limit,
+		.budget = REPLY_BUDGET,
 	});
 	req_script(r, &sa, shape, fields);
 }

@@ -129,6 +129,7 @@ req_state_set(struct req *r)
 		.has_if_version = rc == 1,
 		.if_version = v,
 		.by = by.p,
+		.max_state = cfg.max_state,
 	});
 	req_script(r, &sa, SHAPE_STATE_SET, reply_fields_state_set);
 	free(value_json);

@@ -206,6 +206,7 @@ req_actor(struct buf *b, struct conn *c)
 static void
 pending_free(struct pending *p)
 {
+	p->c->inflight--;
 	conn_unref(p->c);
 	free(p->ref);
 	free(p);
@@ -251,8 +252,12 @@ pending_reply(redisReply *rr, void *arg)
 		case ERR_CONFLICT:
 			reply_error(c, p->ticket, p->ref, code,
 			    "state version is %lld",
-			    rr->elements > STATE_SET_R_VERSION ?
-			    rr->element[STATE_SET_R_VERSION]->integer : 0);
+			    rr->element[STATE_SET_R_VERSION]->integer);
+			break;
+		case ERR_TOO_LARGE:
+			reply_error(c, p->ticket, p->ref, code,
+			    "the state of room '%s' would be over %lld bytes",
+			    p->room, rr->element[STATE_SET_R_BOUND]->integer);
 			break;
 		default:
 			reply_error(c, p->ticket, p->ref, ERR_INTERNAL,
@@ -277,6 +282,7 @@ req_script(struct req *r, struct script_args *sa, enum shape shape,
 
 	p->c = r->c;
 	conn_ref(r->c);
+	r->c->inflight++;
 	p->ticket = r->ticket;
 	p->ref = r->ref;
 	r->ref = NULL;
@@ -386,6 +392,24 @@ request_handle(struct conn *c, const char *text, size_t len)
 	request_run(c, text, len);
 }
 
+static int
+request_unbusy_ready(void *arg)
+{
+	struct conn *c = arg;
+
+	return c->wsi == NULL || !conn_busy(c);
+}
+
+/* The client has read: run what it sent meanwhile. */
+static void
+request_unbusy(void *arg)
+{
+	struct conn *c = arg;
+
+	defer_unblock(c);
+	conn_unref(c);
+}
+
 /*
  * Handle one request, unless the connection is blocked: then it is held
  * back (defer.c) and run later, in order. Bad input gets an error reply
@@ -403,6 +427,15 @@ request_run(struct conn *c, const char *text, size_t len)
 
 	if (defer_hold(c, text, len))
 		return;
+	if (conn_busy(c)) {
+		/* It has asked for more than it has read: this request and
+		 * those after it wait until it reads (and Redis has no more
+		 * of its output in flight meanwhile). */
+		defer_block_first(c, text, len);
+		conn_ref(c);
+		pace_wait(request_unbusy_ready, request_unbusy, c);
+		return;
+	}
 	r.ticket = conn_ticket(c);
 	if (memchr(text, '\0', len) != NULL) {
 		req_error(&r, ERR_BAD_JSON, "the frame holds a NUL byte");

@@ -263,6 +263,7 @@ void conn_each(void (*)(struct conn *, void *), void *);
 void defer_init(void (*)(struct conn *, const char *, size_t));
 int defer_hold(struct conn *, const char *, size_t);
 void defer_block(struct conn *);
+void defer_block_first(struct conn *, const char *, size_t);
 void defer_unblock(struct conn *);
 void defer_clear(struct conn *);
 
@@ -328,6 +329,10 @@ extern const struct req_entry req_presence_entry;
 extern const struct req_entry req_history_entry;
 extern const struct req_entry req_rooms_entry;
 extern const struct req_entry req_ping_entry;
+
+/* pace.c */
+void pace_wait(int (*)(void *), void (*)(void *), void *);
+void pace_stop(void);
 
 /* redis_uv.c */
 struct redisAsyncContext;

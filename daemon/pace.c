@@ -1,0 +1,92 @@
+/*
+ * pace.c: waiting until clients have read enough to be sent more. A job
+ * that sends a lot in batches (a join's recovered frames, a catch-up, a
+ * client's requests held while it does not read) registers a test and a
+ * continuation; one timer polls the tests, so no connection needs to know
+ * who waits for it.
+ */
+#include "roomd.h"
+
+#define PACE_POLL_MS 5
+
+/* A job waiting for ready(arg); go(arg) runs once it is. */
+struct pace_job {
+	int (*ready)(void *);
+	void (*go)(void *);
+	void *arg;
+	TAILQ_ENTRY(pace_job) entry;
+};
+
+static TAILQ_HEAD(, pace_job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
+static uv_timer_t pace_timer;
+static int pace_inited;
+
+static void
+pace_tick(uv_timer_t *t)
+{
+	TAILQ_HEAD(, pace_job) now = TAILQ_HEAD_INITIALIZER(now);
+	struct pace_job *j, *next;
+
+	/* go() may wait again: take the list first. */
+	TAILQ_CONCAT(&now, &jobs, entry);
+	for (j = TAILQ_FIRST(&now); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		TAILQ_REMOVE(&now, j, entry);
+		if (!j->ready(j->arg)) {
+			TAILQ_INSERT_TAIL(&jobs, j, entry);
+			continue;
+		}
+		j->go(j->arg);
+		free(j);
+	}
+	if (TAILQ_EMPTY(&jobs))
+		uv_timer_stop(t);
+}
+
+/*
+ * Run go(arg) once ready(arg) is true, polled every few milliseconds
+ * (never from within this call). arg must stay valid until go runs; ready
+ * must also say yes when what it waits for is gone, and go cope with that.
+ */
+void
+pace_wait(int (*ready)(void *), void (*go)(void *), void *arg)
+{
+	struct pace_job *j = xmalloc(sizeof *j);
+
+	if (!pace_inited) {
+		uv_timer_init(loop, &pace_timer);
+		pace_inited = 1;
+	}
+	j->ready = ready;
+	j->go = go;
+	j->arg = arg;
+	TAILQ_INSERT_TAIL(&jobs, j, entry);
+	if (!uv_is_active((uv_handle_t *)&pace_timer))
+		uv_timer_start(&pace_timer, pace_tick, PACE_POLL_MS,
+		    PACE_POLL_MS);
+}
+
+static void
+pace_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+/* Shutting down: run what still waits (each finds its client gone or
+ * going) and close the timer. */
+void
+pace_stop(void)
+{
+	struct pace_job *j;
+
+	while ((j = TAILQ_FIRST(&jobs)) != NULL) {
+		TAILQ_REMOVE(&jobs, j, entry);
+		j->go(j->arg);
+		free(j);
+	}
+	if (pace_inited) {
+		uv_timer_stop(&pace_timer);
+		uv_close((uv_handle_t *)&pace_timer, pace_closed);
+		pace_inited = 0;
+	}
+}
