@@ -215,13 +215,27 @@ join_done(redisReply *rr, void *arg)
 		goto fail;
 	}
 
-	/* Missed frames first, then the reply, as the protocol says. */
+	/* Missed frames first, then the reply, as the protocol says. They
+	 * are part of the reply: no slow-consumer bound. */
 	e = rr->element[JOIN_R_FRAMES];
-	for (size_t i = 0; i < e->elements; i++)
-		conn_send_text(c, e->element[i]->str, e->element[i]->len);
-	reply_joined(c, op->ticket, op->ref, op->room, rr);
+	for (size_t i = 0; i < e->elements; i++) {
+		struct frame *f = frame_new(e->element[i]->str,
+		    e->element[i]->len);
+
+		conn_send_reply(c, f);
+		frame_unref(f);
+	}
 	if (m != NULL)
 		join_remember(m, rr);
+	if (rr->element[JOIN_R_MORE]->integer == 1) {
+		/* More were missed than fit the budget: the rest in pages,
+		 * then the reply and the membership. */
+		replay_start(c, op->ticket, op->ref, op->room, rr,
+		    strcmp(status, "ok") == 0);
+		room_op_free(op);
+		return;
+	}
+	reply_joined(c, op->ticket, op->ref, op->room, rr);
 	if (m != NULL && m->state == MEMBER_PENDING) {
 		seq.ms = seq.n = 0;
 		seqr = rr->element[JOIN_R_SEQ];
@@ -255,6 +269,7 @@ join_send(struct room_op *op)
 		.topic = op->topic,
 		.visibility = op->visibility,
 		.max_members = op->max_members,
+		.budget = REPLY_BUDGET,
 	});
 	store_run(&sa, join_done, op);
 }

@@ -277,6 +277,9 @@ void reply_ok_fields(struct conn *, uint64_t, const char *ref,
 void reply_pong(struct conn *, uint64_t, const char *ref);
 void reply_joined(struct conn *, uint64_t, const char *ref, const char *room,
     struct redisReply *);
+void reply_joined_begin(struct buf *, const char *ref, const char *room,
+    struct redisReply *);
+void reply_joined_finish(struct conn *, uint64_t, struct buf *, int);
 void reply_left(struct conn *, uint64_t, const char *ref, const char *room);
 void reply_fields_published(struct buf *, struct redisReply *);
 void reply_fields_state_set(struct buf *, struct redisReply *);
@@ -333,6 +336,10 @@ extern const struct req_entry req_ping_entry;
 /* pace.c */
 void pace_wait(int (*)(void *), void (*)(void *), void *);
 void pace_stop(void);
+
+/* replay.c */
+void replay_start(struct conn *, uint64_t, const char *ref, const char *room,
+    struct redisReply *, int incl);
 
 /* redis_uv.c */
 struct redisAsyncContext;
