@@ -17,6 +17,35 @@
  */
 #define RX_CHUNK 512
 
+/* The request line and headers of an upgrade, at most. */
+#define HTTP_HEADERS_MAX (JWT_TOKEN_MAX + 8192)
+
+/*
+ * Sockets accepted that are not (yet) WebSocket connections: handshakes
+ * under way and plain HTTP. They have their own bound besides lws's 10 s
+ * handshake timeout, so idle sockets cannot pile up unbounded.
+ */
+#define PENDING_MIN 64
+static size_t sockets;		/* accepted and not yet destroyed */
+static struct log_limit pending_log;
+
+/* A client connected at the TCP level: hang up at once when too many
+ * sockets are still waiting to upgrade. Returns nonzero to hang up. */
+static int
+accept_filter(void)
+{
+	size_t pending = sockets > conn_count() ? sockets - conn_count() : 0;
+	size_t bound = cfg.max_conns / 4 > PENDING_MIN ? cfg.max_conns / 4 :
+	    PENDING_MIN;
+
+	if (pending < bound)
+		return 0;
+	stats.refused++;
+	log_warnx_limited(&pending_log, "refused a connection: %zu are "
+	    "waiting to upgrade", pending);
+	return 1;
+}
+
 /* A client that sends this many oversize frames in a row is closed. */
 #define TOO_LARGE_MAX 5
 
@@ -279,6 +308,14 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_HTTP:
 		return http_serve(wsi, in);
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return accept_filter();
+	case LWS_CALLBACK_WSI_CREATE:
+		sockets++;
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		sockets--;
+		break;
 	default:
 		break;
 	}
@@ -328,7 +365,9 @@ server_start(void)
 	info.count_threads = 1;
 	info.fd_limit_per_thread = (unsigned int)(cfg.max_conns + 64);
 	info.timeout_secs = 10;
-	info.max_http_header_data = 4096;
+	/* Room for the longest token roomd reads (JWT_TOKEN_MAX) and the
+	 * other headers, so a long token gets its 401, not a hang-up. */
+	info.max_http_header_data = HTTP_HEADERS_MAX;
 	info.pt_serv_buf_size = 16384;
 	ctx = lws_create_context(&info);
 	if (ctx == NULL)
