@@ -19,7 +19,7 @@ struct pace_job {
 
 static TAILQ_HEAD(, pace_job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
 static uv_timer_t pace_timer;
-static int pace_inited;
+static enum { PACE_NEW, PACE_RUNNING, PACE_CLOSED } pace_state;
 
 static void
 pace_tick(uv_timer_t *t)
@@ -51,12 +51,17 @@ pace_tick(uv_timer_t *t)
 void
 pace_wait(int (*ready)(void *), void (*go)(void *), void *arg)
 {
-	struct pace_job *j = xmalloc(sizeof *j);
+	struct pace_job *j;
 
-	if (!pace_inited) {
-		uv_timer_init(loop, &pace_timer);
-		pace_inited = 1;
+	if (pace_state == PACE_CLOSED) {
+		go(arg);	/* shutting down: nobody waits any more */
+		return;
 	}
+	if (pace_state == PACE_NEW) {
+		uv_timer_init(loop, &pace_timer);
+		pace_state = PACE_RUNNING;
+	}
+	j = xmalloc(sizeof *j);
 	j->ready = ready;
 	j->go = go;
 	j->arg = arg;
@@ -72,21 +77,35 @@ pace_closed(uv_handle_t *h)
 	(void)h;
 }
 
-/* Shutting down: run what still waits (each finds its client gone or
- * going) and close the timer. */
+/*
+ * Run every job that waits now, ready or not (each copes: its client is
+ * gone, or it sends a little early); jobs they start wait as usual.
+ */
 void
-pace_stop(void)
+pace_flush(void)
 {
+	TAILQ_HEAD(, pace_job) now = TAILQ_HEAD_INITIALIZER(now);
 	struct pace_job *j;
 
-	while ((j = TAILQ_FIRST(&jobs)) != NULL) {
-		TAILQ_REMOVE(&jobs, j, entry);
+	TAILQ_CONCAT(&now, &jobs, entry);
+	while ((j = TAILQ_FIRST(&now)) != NULL) {
+		TAILQ_REMOVE(&now, j, entry);
 		j->go(j->arg);
 		free(j);
 	}
-	if (pace_inited) {
+}
+
+/* Shutting down: run what still waits, and from now on whatever would
+ * wait at once; close the timer. */
+void
+pace_stop(void)
+{
+	int was = pace_state;
+
+	pace_state = PACE_CLOSED;
+	pace_flush();
+	if (was == PACE_RUNNING) {
 		uv_timer_stop(&pace_timer);
 		uv_close((uv_handle_t *)&pace_timer, pace_closed);
-		pace_inited = 0;
 	}
 }

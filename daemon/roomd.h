@@ -335,6 +335,7 @@ extern const struct req_entry req_ping_entry;
 
 /* pace.c */
 void pace_wait(int (*)(void *), void (*)(void *), void *);
+void pace_flush(void);
 void pace_stop(void);
 
 /* replay.c */

@@ -59,6 +59,8 @@ static struct lws_context *ctx;
 static uv_check_t flush_check;
 static uv_prepare_t flush_prepare;
 
+int server_callback(struct lws *, enum lws_callback_reasons, void *, void *,
+    size_t);
 static void flush_cb(uv_check_t *);
 static void flush_prepare_cb(uv_prepare_t *);
 static void keepalive_cb(uv_timer_t *);
@@ -265,8 +267,13 @@ attach_claims(struct lws *wsi, struct conn *c)
 	c->user = xstrdup(c->claims->sub);
 }
 
-static int
-callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+/*
+ * The protocol's callback: every event of every connection on /ws and of
+ * plain HTTP. Not static only so that the request-path fuzzer
+ * (tests/fuzz/fuzz_request.c) can drive it with lws stubbed.
+ */
+int
+server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
 	struct session *s = user;
@@ -323,7 +330,7 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 static const struct lws_protocols protocols[] = {
-	{ "roomd.v1", callback_roomd, sizeof(struct session), RX_CHUNK, 0, NULL,
+	{ "roomd.v1", server_callback, sizeof(struct session), RX_CHUNK, 0, NULL,
 	    0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
