@@ -233,7 +233,7 @@ conn_send_text(struct conn *c, const char *text, size_t len)
 /*
  * Close the connection with code and reason once what is queued has gone:
  * the close frame is queued like any other (past the bound, so it always
- * fits), then the socket is hung up.
+ * fits); once it is written the client has CLOSE_ACK_S to answer it.
  */
 void
 conn_close(struct conn *c, uint16_t code, const char *reason)
