@@ -16,6 +16,20 @@ defer_init(void (*run)(struct conn *, const char *, size_t))
 	defer_run = run;
 }
 
+/* A copy of a request: bytes, not a string (the frame may hold a NUL,
+ * refused when it runs, and it runs with its full len). */
+static struct deferred *
+defer_copy(const char *text, size_t len)
+{
+	struct deferred *d = xmalloc(sizeof *d);
+
+	d->text = xmalloc(len + 1);
+	memcpy(d->text, text, len);
+	d->text[len] = '\0';
+	d->len = len;
+	return d;
+}
+
 /*
  * Hold a request back when the connection is blocked. Returns 1 when it
  * was held (a copy is kept), 0 when it may run now.
@@ -27,11 +41,22 @@ defer_hold(struct conn *c, const char *text, size_t len)
 
 	if (c->blocked == 0)
 		return 0;
-	d = xmalloc(sizeof *d);
-	d->text = xstrndup(text, len);
-	d->len = len;
+	d = defer_copy(text, len);	/* the macro names its element twice */
 	STAILQ_INSERT_TAIL(&c->deferred, d, entry);
 	return 1;
+}
+
+/*
+ * Block the connection and hold back a request that was about to run,
+ * ahead of those held after it (it may have just left this queue's head).
+ */
+void
+defer_block_first(struct conn *c, const char *text, size_t len)
+{
+	struct deferred *d = defer_copy(text, len);
+
+	c->blocked++;
+	STAILQ_INSERT_HEAD(&c->deferred, d, entry);
 }
 
 /* A request of c waits (for a subscription): hold back those after it. */

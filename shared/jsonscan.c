@@ -1,11 +1,15 @@
 /*
- * jsonscan.c: reading a client's JSON text without building it: where a
- * top-level member's value lies (so a ref is echoed as the exact text the
- * client sent), and whether a string holds an escaped NUL (which cJSON's
- * C strings would silently cut short). For text cJSON has accepted as one
- * object; on anything else they fail safely, never reading past len.
+ * jsonscan.c: reading JSON text that came from outside: parsing it from a
+ * NUL-terminated copy, where a top-level member's value lies (so a ref is
+ * echoed as the exact text the client sent), and whether a string holds
+ * an escaped NUL (which cJSON's C strings would silently cut short). The
+ * scanners are for text cJSON has accepted as one object; on anything
+ * else they fail safely, never reading past len.
  */
+#include <stdlib.h>
 #include <string.h>
+
+#include <cJSON.h>
 
 #include "shared.h"
 
@@ -192,4 +196,26 @@ json_has_nul_escape(const char *text, size_t len)
 		}
 	}
 	return 0;
+}
+
+/*
+ * Parse len bytes of JSON from a NUL-terminated copy, so cJSON never reads
+ * a byte past the buffer whatever its version (CVE-2023-53154 is an
+ * over-read of a buffer given with its length). Sets *used to the bytes
+ * the value took, whitespace before it included. Returns NULL when the
+ * text does not start with a value; the caller frees with cJSON_Delete.
+ */
+cJSON *
+json_parse(const char *text, size_t len, size_t *used)
+{
+	char *copy = xmalloc(len + 1);
+	const char *end = NULL;
+	cJSON *root;
+
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	root = cJSON_ParseWithOpts(copy, &end, 0);
+	*used = root != NULL ? (size_t)(end - copy) : 0;
+	free(copy);
+	return root;
 }

@@ -112,6 +112,8 @@ void json_add_string(struct buf *, const char *, size_t);
 const char *json_type_name(int cjson_type);
 
 /* jsonscan.c */
+struct cJSON;
+struct cJSON *json_parse(const char *, size_t, size_t *used);
 int json_member_span(const char *, size_t, const char *name,
     const char **val, size_t *vlen);
 int json_has_nul_escape(const char *, size_t);

@@ -1,7 +1,7 @@
 /*
- * test_jsonscan.c: the exact text of a top-level member (how refs are
- * echoed), escaped NULs in strings, the last seq, and log lines limited
- * per source (issue 9, defects 4 to 6).
+ * test_jsonscan.c: parsing from a NUL-terminated copy, the exact text of a
+ * top-level member (how refs are echoed), escaped NULs in strings, the
+ * last seq, and log lines limited per source (issue 9, defects 4-6, 11).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <cJSON.h>
 
 #include "shared.h"
 
@@ -82,6 +83,30 @@ test_nul_escape(void **state)
 	assert_int_equal(json_has_nul_escape("", 0), 0);
 }
 
+/* cJSON gets a NUL-terminated copy: bytes after len are never read. */
+static void
+test_parse(void **state)
+{
+	/* A buffer that goes on past len, without a NUL in sight. */
+	char buf[16];
+	size_t used = 99;
+	cJSON *j;
+
+	(void)state;
+	memcpy(buf, "{\"a\":1,\"b\":2}  xx", 16);
+	assert_null(json_parse(buf, 7, &used));		/* {"a":1, */
+	assert_int_equal(used, 0);
+	j = json_parse(buf, 13, &used);
+	assert_non_null(j);
+	assert_int_equal(used, 13);
+	cJSON_Delete(j);
+	j = json_parse(buf, 16, &used);			/* trailing blanks */
+	assert_non_null(j);
+	assert_int_equal(used, 13);
+	cJSON_Delete(j);
+	assert_null(json_parse(buf, 0, &used));
+}
+
 static void
 test_seq_is_last(void **state)
 {
@@ -122,6 +147,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_member_span),
 		cmocka_unit_test(test_nul_escape),
+		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_seq_is_last),
 		cmocka_unit_test(test_log_limited),
 	};
