@@ -131,7 +131,7 @@ EOF
 	assert_success
 }
 
-@test "5: a ref over 256 bytes of JSON is bad_request, without the ref" {
+@test "5: a ref over 256 bytes of JSON, with a control character, or not a string or number is bad_request, without the ref" {
 	redis_start
 	roomd_start n1
 	py "$(port_of n1)" <<'EOF'
@@ -140,14 +140,17 @@ c = wsraw.WS(int(sys.argv[1]))
 c.send_json({"type": "ping", "ref": "r" * 254})      # 256 bytes quoted: fine
 c.send_json({"type": "ping", "ref": "r" * 255})
 c.send_json({"type": "ping", "ref": int("9" * 300)})
+c.send(wsraw.text(b'{"type":"ping","ref":"a\tb"}'))     # a raw tab
+c.send(wsraw.text(b'{"type":"ping","ref":true}'))
 c.send_json({"type": "ping", "ref": "end"})
 fr = c.reply("end")
 wsraw.show(fr)
 js = [f["json"] for f in fr if f["op"] == "text"]
 assert js[0] == {"type": "ok", "ref": "r" * 254}, js[0]
-assert [(j["type"], j.get("code"), "ref" in j) for j in js[1:3]] == \
-    [("error", "bad_request", False)] * 2, js
+assert [(j["type"], j.get("code"), "ref" in j) for j in js[1:5]] == \
+    [("error", "bad_request", False)] * 4, js
 assert "ref" in js[1]["message"], js[1]
+assert "control" in js[3]["message"], js[3]
 EOF
 	assert_success
 }

@@ -197,16 +197,10 @@ store_run(struct script_args *sa, store_cb cb, void *arg)
 	script_args_free(sa);
 }
 
-int
-store_command(store_cb cb, void *arg, int argc, const char **argv,
-    const size_t *lens)
+void
+store_commandl(const char *cmd, ...)
 {
-	(void)argc;
-	(void)argv;
-	(void)lens;
-	if (cb != NULL)
-		cb(NULL, arg);
-	return 0;
+	(void)cmd;
 }
 
 static int
