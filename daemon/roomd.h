@@ -342,10 +342,6 @@ void pace_stop(void);
 void replay_start(struct conn *, uint64_t, const char *ref, const char *room,
     struct redisReply *, int incl);
 
-/* redis_uv.c */
-struct redisAsyncContext;
-int redis_uv_attach(struct redisAsyncContext *, uv_loop_t *);
-
 /* room.c */
 struct local_room *room_find(const char *);
 struct local_room *room_of_channel(const char *, size_t);
