@@ -729,20 +729,23 @@ setup(void)
 	defer_init(request_run);
 }
 
-/* Run everything still waiting to its end: calls answered unavailable,
- * subscriptions confirmed, paced jobs released. */
+/* Run everything still waiting to its end: calls answered (with the
+ * plainest good reply), subscriptions confirmed, paced jobs released,
+ * leaves owed to Redis sent again. */
 static void
 drain(void)
 {
 	/* Each round may start what the next finishes (a paced job sends
 	 * a call, its answer ends a join); a few rounds end everything. */
 	for (int round = 0; round < 16; round++) {
+		/* Redis is back: the leaves it missed are sent again. */
+		join_retry_leaves();
 		while (nsubs > 0)
 			confirm_sub();
 		while (nunsubs > 0)
 			confirm_unsub();
 		while (ncalls > 0)
-			answer(&(struct src){ NULL, 0 }, 2);
+			answer(&(struct src){ NULL, 0 }, 0);
 		pace_flush();
 		flush_all();
 	}
