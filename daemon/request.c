@@ -214,7 +214,8 @@ pending_free(struct pending *p)
 
 /*
  * Every script reply comes here first: a lost Redis connection and Redis
- * errors become `unavailable` and `internal`; status words the scripts
+ * errors become `unavailable` and `internal`, and so does a reply of
+ * another shape than the script's (shape.c); status words the scripts
  * return first become the error codes of the same name.
  */
 static void
@@ -233,8 +234,10 @@ pending_reply(redisReply *rr, void *arg)
 		log_warnx_limited(&redis_errors, "redis error: %s", rr->str);
 		reply_error(c, p->ticket, p->ref, ERR_INTERNAL,
 		    "internal error");
-	} else if (rr->type == REDIS_REPLY_ARRAY && rr->elements > 0 &&
-	    rr->element[SCRIPT_R_STATUS]->type == REDIS_REPLY_STRING &&
+	} else if (shape_check(p->shape, rr) != 0)
+		reply_error(c, p->ticket, p->ref, ERR_INTERNAL,
+		    "internal error");
+	else if (p->shape != SHAPE_ROOMS &&
 	    strcmp(rr->element[SCRIPT_R_STATUS]->str, "ok") != 0) {
 		const char *status = rr->element[SCRIPT_R_STATUS]->str;
 
@@ -271,8 +274,9 @@ pending_reply(redisReply *rr, void *arg)
 
 /*
  * Send the script call sa for request r, whose reply has the given shape
- * and whose ok reply gets the fields fields() appends; replies `unavailable` at once when Redis is down. The
- * request's ref moves to the pending call. Frees sa.
+ * and whose ok reply gets the fields fields() appends; replies
+ * `unavailable` at once when Redis is down. The request's ref moves to
+ * the pending call. Frees sa.
  */
 void
 req_script(struct req *r, struct script_args *sa, enum shape shape,

@@ -235,9 +235,32 @@ store_unsubscribe(const char *ch, size_t len)
 
 /* --- Redis replies built from fuzz bytes ------------------------------- */
 
-static redisReply pool[4096];
-static redisReply *ptrs[8192];
-static size_t npool, nptrs;
+/*
+ * Every node and element array of a reply is its own allocation, so that
+ * roomd reading past a reply's elements is an ASan report, not a quiet
+ * read of the next node; all are freed once the callback has returned.
+ */
+static void *allocs[8192];
+static size_t nallocs;
+
+static void *
+alloc(size_t n)
+{
+	void *p;
+
+	if (nallocs == sizeof allocs / sizeof allocs[0])
+		return NULL;
+	p = calloc(1, n);
+	allocs[nallocs++] = p;
+	return p;
+}
+
+static void
+free_replies(void)
+{
+	while (nallocs > 0)
+		free(allocs[--nallocs]);
+}
 
 /* Bytes the input still has for building replies. */
 struct src {
@@ -254,15 +277,15 @@ take(struct src *s)
 	return *s->p++;
 }
 
+/* A reply node; when the arena is full, a nil that needs no memory. */
 static redisReply *
 node(int type)
 {
-	redisReply *r;
+	static redisReply nil = { .type = REDIS_REPLY_NIL };
+	redisReply *r = alloc(sizeof *r);
 
-	if (npool == sizeof pool / sizeof pool[0])
-		npool = 0;	/* a reply never needs this many */
-	r = &pool[npool++];
-	memset(r, 0, sizeof *r);
+	if (r == NULL)
+		return &nil;
 	r->type = type;
 	return r;
 }
@@ -290,14 +313,15 @@ static redisReply *
 ra(size_t n)
 {
 	redisReply *r = node(REDIS_REPLY_ARRAY);
+	redisReply **e;
 
-	if (nptrs + n > sizeof ptrs / sizeof ptrs[0])
-		nptrs = 0;
+	if (r->type != REDIS_REPLY_ARRAY ||
+	    (e = alloc((n > 0 ? n : 1) * sizeof *e)) == NULL)
+		return node(REDIS_REPLY_NIL);
 	r->elements = n;
-	r->element = &ptrs[nptrs];
+	r->element = e;
 	for (size_t i = 0; i < n; i++)
-		ptrs[nptrs + i] = node(REDIS_REPLY_NIL);
-	nptrs += n;
+		e[i] = node(REDIS_REPLY_NIL);
 	return r;
 }
 
@@ -360,7 +384,7 @@ any(struct src *s, int depth)
 		r->type = REDIS_REPLY_ERROR;
 		return r;
 	default:
-		n = depth > 3 ? 0 : take(s) % 12;
+		n = depth > 2 ? 0 : take(s) % 12;
 		r = ra(n);
 		for (size_t i = 0; i < n; i++)
 			r->element[i] = any(s, depth + 1);
@@ -452,7 +476,6 @@ answer(struct src *s, int how)
 		return;
 	c = calls[0];
 	memmove(calls, calls + 1, --ncalls * sizeof calls[0]);
-	npool = nptrs = 0;
 	switch (how) {
 	case 0:
 		c.cb(good(s, &c), c.arg);
@@ -464,6 +487,7 @@ answer(struct src *s, int how)
 		c.cb(NULL, c.arg);
 		break;
 	}
+	free_replies();
 }
 
 static void
