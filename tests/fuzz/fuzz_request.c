@@ -219,6 +219,8 @@ store_subscribe(const char *ch, size_t len)
 {
 	size_t i;
 
+	if (getenv("FUZZ_TRACE") != NULL)
+		fprintf(stderr, "subscribe %.*s\n", (int)len, ch);
 	for (i = 0; i < nknown; i++)
 		if (strcmp(known[i], ch) == 0)
 			break;
@@ -230,6 +232,8 @@ store_subscribe(const char *ch, size_t len)
 int
 store_unsubscribe(const char *ch, size_t len)
 {
+	if (getenv("FUZZ_TRACE") != NULL)
+		fprintf(stderr, "unsubscribe %.*s\n", (int)len, ch);
 	return push_channel(unsubs, &nunsubs, 64, ch, len);
 }
 
@@ -476,6 +480,9 @@ answer(struct src *s, int how)
 		return;
 	c = calls[0];
 	memmove(calls, calls + 1, --ncalls * sizeof calls[0]);
+	if (getenv("FUZZ_TRACE") != NULL)
+		fprintf(stderr, "answer %s %s how %d\n", script_name(c.id),
+		    c.what, how);
 	switch (how) {
 	case 0:
 		c.cb(good(s, &c), c.arg);
@@ -499,6 +506,8 @@ confirm_sub(void)
 		return;
 	memcpy(ch, subs[0], sizeof ch);
 	memmove(subs, subs + 1, --nsubs * sizeof subs[0]);
+	if (getenv("FUZZ_TRACE") != NULL)
+		fprintf(stderr, "confirm subscribe %s\n", ch);
 	join_subscribed(ch, strlen(ch));
 }
 
@@ -511,6 +520,8 @@ confirm_unsub(void)
 		return;
 	memcpy(ch, unsubs[0], sizeof ch);
 	memmove(unsubs, unsubs + 1, --nunsubs * sizeof unsubs[0]);
+	if (getenv("FUZZ_TRACE") != NULL)
+		fprintf(stderr, "confirm unsubscribe %s\n", ch);
 	room_unsubscribed(ch, strlen(ch));
 }
 
@@ -760,8 +771,11 @@ static void
 drain(void)
 {
 	/* Each round may start what the next finishes (a paced job sends
-	 * a call, its answer ends a join); a few rounds end everything. */
-	for (int round = 0; round < 16; round++) {
+	 * a call, its answer ends a join): go on until a round found
+	 * nothing waiting and started nothing. */
+	for (int round = 0; round < 1000; round++) {
+		size_t waiting = ncalls + nsubs + nunsubs;
+
 		/* Redis is back: the leaves it missed are sent again. */
 		join_retry_leaves();
 		while (nsubs > 0)
@@ -772,6 +786,8 @@ drain(void)
 			answer(&(struct src){ NULL, 0 }, 0);
 		pace_flush();
 		flush_all();
+		if (waiting == 0 && ncalls + nsubs + nunsubs == 0)
+			break;
 	}
 }
 
