@@ -27,7 +27,9 @@ end
 local budget = tonumber(ARGV[5]) or 0
 local stop = ARGV[6] or ''
 if stop == '' then stop = '+' end
-local start = '-'
+-- With since, the window is the first limit after it; without, the
+-- newest limit, read oldest first from where it starts.
+local start
 if since ~= '' then
 	start = '(' .. since
 else
