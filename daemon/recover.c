@@ -10,8 +10,10 @@
 
 #include "roomd.h"
 
-/* How long a catch-up waits for its slowest member before going on (a
- * member that still does not read is then closed as a slow consumer). */
+/* How long, in all, a catch-up waits for its slowest member between
+ * pages; past it the pages go out back to back, and a member that still
+ * does not read is closed as a slow consumer: one client that does not
+ * read delays the others' live frames by this much at most. */
 #define CATCHUP_WAIT_MS 5000
 
 /* The room id a catch-up read is for (the room may be gone by then), and
@@ -19,7 +21,7 @@
 struct catchup {
 	char room[ID_MAX + 1];
 	char since[48];
-	uint64_t waiting_since;	/* mono_ms() */
+	uint64_t started;	/* mono_ms() of the first page */
 	size_t frames;		/* caught up so far */
 };
 
@@ -73,7 +75,8 @@ recover_release_held(struct local_room *lr)
 	lr->nheld = 0;
 }
 
-/* Every member has read the last page (or had its time to). */
+/* Every member has read the last page (or the catch-up waited long
+ * enough already). */
 static int
 catchup_ready(void *arg)
 {
@@ -81,7 +84,7 @@ catchup_ready(void *arg)
 	struct local_room *lr = room_find(cu->room);
 
 	if (lr == NULL || !lr->catching_up ||
-	    mono_ms() - cu->waiting_since >= CATCHUP_WAIT_MS)
+	    mono_ms() - cu->started >= CATCHUP_WAIT_MS)
 		return 1;
 	for (uint32_t i = 0; i < lr->nmembers; i++) {
 		if (!conn_drained(lr->members[i]->conn))
@@ -146,7 +149,6 @@ catchup_done(redisReply *rr, void *arg)
 			/* A page at a time, as the members read them. */
 			memcpy(cu->since, last->str, last->len);
 			cu->since[last->len] = '\0';
-			cu->waiting_since = mono_ms();
 			pace_wait(catchup_ready, catchup_next, cu);
 			return;
 		}
@@ -201,6 +203,7 @@ recover_catch_up(struct local_room *lr)
 	}
 	lr->catchup_unsent = 0;
 	cu = xcalloc(1, sizeof *cu);
+	cu->started = mono_ms();
 	snprintf(cu->room, sizeof cu->room, "%s", lr->id);
 	snprintf(cu->since, sizeof cu->since, "%llu-%llu",
 	    (unsigned long long)oldest.ms, (unsigned long long)oldest.n);

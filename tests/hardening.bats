@@ -555,3 +555,40 @@ EOF
 	run http_code n1 /healthz
 	assert_output 200
 }
+
+@test "2: a member that does not read delays a catch-up for the others by seconds at most" {
+	redis_start
+	roomd_start n1
+	py "$(port_of n1)" "$REDIS_PORT" <<'EOF'
+import sys, time, wsraw
+port, rport = int(sys.argv[1]), int(sys.argv[2])
+reader, staller = wsraw.WS(port), wsraw.WS(port)
+for c in (reader, staller):
+    c.send_json({"type": "join", "room": "big", "ref": "j"})
+    c.reply("j")
+reader.collect(lambda f: f["op"] == "text" and
+               f["json"].get("type") == "member_joined" and
+               f["json"]["member"]["conn"] == staller.welcome["json"]["conn"],
+               timeout=5)
+r = wsraw.Redis(rport)
+wsraw.fill_events(r, "big", 150, 60000)
+t0 = time.monotonic()
+r.cmd("CLIENT", "KILL", "TYPE", "pubsub")
+# The staller reads nothing; the reader gets everything, in order.
+fr = reader.collect(lambda f: f["op"] != "text" or
+                    f["json"].get("event") == "e149", timeout=20)
+took = time.monotonic() - t0
+ev = [f["json"]["event"] for f in fr if f["op"] == "text" and
+      f["json"].get("type") == "event"]
+print("reader caught up in %.1f s" % took)
+assert ev == ["e%d" % k for k in range(150)], (len(ev), fr[-1:])
+assert took < 12, took
+# The staller, reading at last, finds what fitted its socket and its
+# queue, or its close as a slow consumer when they did not.
+fr = staller.collect(lambda f: f["op"] != "text" or
+                     f["json"].get("event") == "e149", timeout=20)
+assert fr and (fr[-1]["op"] == "text" or fr[-1].get("code") == 4008), \
+    fr[-1:]
+EOF
+	assert_success
+}
