@@ -1,11 +1,19 @@
 /*
  * defer.c: the requests a connection holds back while an earlier one (a
- * join waiting for its room's subscription) blocks it, so that one
- * client's requests still run in the order it sent them.
+ * join waiting for its room's subscription) blocks it, or while the client
+ * does not read its replies, so that one client's requests still run in
+ * the order it sent them; bounded by not reading the client meanwhile.
  */
 #include <string.h>
 
 #include "roomd.h"
+
+/*
+ * Past this many bytes held back the connection is not read from (lws
+ * leaves the rest in the socket, and TCP makes the client wait) until
+ * what is held has run down to half of it.
+ */
+#define DEFER_MAX_BYTES (1u << 20)
 
 /* Runs a request held back; main.c wires request_run. */
 static void (*defer_run)(struct conn *, const char *, size_t);
@@ -14,6 +22,15 @@ void
 defer_init(void (*run)(struct conn *, const char *, size_t))
 {
 	defer_run = run;
+}
+
+/* Count bytes held back; past the bound, stop reading the client. */
+static void
+defer_count(struct conn *c, size_t len)
+{
+	c->deferred_bytes += len;
+	if (c->deferred_bytes > DEFER_MAX_BYTES)
+		conn_rx_pause(c, 1);
 }
 
 /* A copy of a request: bytes, not a string (the frame may hold a NUL,
@@ -43,6 +60,7 @@ defer_hold(struct conn *c, const char *text, size_t len)
 		return 0;
 	d = defer_copy(text, len);	/* the macro names its element twice */
 	STAILQ_INSERT_TAIL(&c->deferred, d, entry);
+	defer_count(c, len);
 	return 1;
 }
 
@@ -57,6 +75,7 @@ defer_block_first(struct conn *c, const char *text, size_t len)
 
 	c->blocked++;
 	STAILQ_INSERT_HEAD(&c->deferred, d, entry);
+	defer_count(c, len);
 }
 
 /* A request of c waits (for a subscription): hold back those after it. */
@@ -80,10 +99,13 @@ defer_unblock(struct conn *c)
 	while (c->blocked == 0 && (d = STAILQ_FIRST(&c->deferred)) != NULL &&
 	    c->wsi != NULL) {
 		STAILQ_REMOVE_HEAD(&c->deferred, entry);
+		c->deferred_bytes -= d->len;
 		defer_run(c, d->text, d->len);
 		free(d->text);
 		free(d);
 	}
+	if (c->deferred_bytes <= DEFER_MAX_BYTES / 2)
+		conn_rx_pause(c, 0);
 }
 
 /* The connection has closed: drop what it held back. */
@@ -97,4 +119,6 @@ defer_clear(struct conn *c)
 		free(d->text);
 		free(d);
 	}
+	c->deferred_bytes = 0;
+	conn_rx_pause(c, 0);
 }

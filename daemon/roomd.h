@@ -108,9 +108,12 @@ struct conn {
 	uint64_t flush_ticket;
 	struct held_replies held;	/* by ticket */
 
-	/* Requests held back behind a join waiting for its subscription. */
+	/* Requests held back behind a join waiting for its subscription, or
+	 * while the client does not read (conn_busy). */
 	uint32_t blocked;
 	struct deferred_list deferred;
+	size_t deferred_bytes;
+	int rx_paused;		/* not read from meanwhile (defer.c) */
 
 	/* Partial message being received in fragments. */
 	char *rx;
@@ -244,6 +247,7 @@ void conn_send_text(struct conn *, const char *, size_t);
 void conn_send_reply(struct conn *, struct frame *);
 void conn_close_after_replies(struct conn *, uint16_t, const char *);
 int conn_busy(const struct conn *);
+void conn_rx_pause(struct conn *, int);
 int conn_drained(const struct conn *);
 uint64_t conn_ticket(struct conn *);
 void conn_reply(struct conn *, uint64_t, struct frame *);

@@ -592,3 +592,53 @@ assert fr and (fr[-1]["op"] == "text" or fr[-1].get("code") == 4008), \
 EOF
 	assert_success
 }
+
+@test "2: a client that sends faster than its held requests can run is not read from, then served in order" {
+	redis_start
+	roomd_start n1 --rate 100000
+	py "$(port_of n1)" <<'EOF'
+import sys, wsraw
+c = wsraw.WS(int(sys.argv[1]))
+c.send_json({"type": "join", "room": "big", "ref": "j"})
+assert wsraw.last_json(c.reply("j"))["type"] == "ok"
+EOF
+	fill_history big 30 60000
+	py "$(port_of n1)" <<'EOF'
+import sys, threading, time, wsraw
+port = int(sys.argv[1])
+c = wsraw.WS(port)
+c.send_json({"type": "join", "room": "big", "ref": "j"})
+c.reply("j")
+pad = "p" * 60000
+# Eight pages of history fill its reply window; then 700 pings of 60 KB
+# (42 MB) while reading nothing: the node holds them back, and past 1 MiB
+# held stops reading, so the writer blocks instead of the node buffering
+# them all.
+frames = [wsraw.text('{"type":"ping","ref":%d,"pad":"%s"}' % (k, pad))
+          for k in range(700)]
+first = [wsraw.text({"type": "history", "room": "big", "limit": 1000,
+                     "ref": "f%d" % k}) for k in range(8)]
+sent = [0]
+def writer():
+    try:
+        c.s.sendall(b"".join(first))
+        for f in frames:
+            c.s.sendall(f)
+            sent[0] += 1
+    except OSError as e:
+        print("send:", e)
+w = threading.Thread(target=writer)
+w.start()
+time.sleep(3)
+print("sent while not reading:", sent[0])
+assert sent[0] < 650, sent[0]
+fr = c.reply(699, timeout=60)
+w.join(10)
+js = [f["json"] for f in fr if f["op"] == "text" and
+      f["json"].get("type") in ("ok", "error")]
+refs = [j["ref"] for j in js]
+assert refs == ["f%d" % k for k in range(8)] + list(range(700)), refs[:12]
+assert all(j["type"] == "ok" for j in js), [j for j in js if j["type"] != "ok"][:1]
+EOF
+	assert_success
+}

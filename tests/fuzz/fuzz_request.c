@@ -85,6 +85,14 @@ lws_callback_on_writable(struct lws *wsi)
 }
 
 int
+lws_rx_flow_control(struct lws *wsi, int enable)
+{
+	(void)wsi;
+	(void)enable;
+	return 0;
+}
+
+int
 lws_partial_buffered(struct lws *wsi)
 {
 	(void)wsi;
