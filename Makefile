@@ -92,7 +92,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # Unit tests link the daemon's pure modules too (config parsing, frames).
 DAEMON_PURE_OBJ := $(OBJ)/daemon/config.o $(OBJ)/daemon/config-opts.o \
-	$(OBJ)/daemon/frame.o
+	$(OBJ)/daemon/frame.o $(OBJ)/daemon/shape.o
 
 # The flags stamp makes a SANITIZE switch relink the binaries.
 FLAGS_STAMP := build/.flags-$(if $(SANITIZE),san,plain)

@@ -24,13 +24,13 @@ _roomd() {
 		;;
 	--listen | --redis | --prefix | --auth-secret | --node-id | \
 	    --history | --room-ttl | --empty-ttl | --max-frame | \
-	    --max-rooms-per-conn | --max-conns | --rate | --workers)
+	    --max-state | --max-rooms-per-conn | --max-conns | --rate | --workers)
 		return 0
 		;;
 	esac
 	COMPREPLY=($(compgen -W '--listen --redis --prefix --config
 	    --auth-secret --auth-secret-file --insecure --node-id --history
-	    --room-ttl --empty-ttl --max-frame --max-rooms-per-conn
+	    --room-ttl --empty-ttl --max-frame --max-state --max-rooms-per-conn
 	    --max-conns --rate --log-level --log-format --tls-cert --tls-key
 	    --reuse-port --workers --check-config --help
 	    --version' -- "$cur"))

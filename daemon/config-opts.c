@@ -49,6 +49,8 @@ const struct opt config_opts[] = {
 	    STRINGIFY(DEFAULT_EMPTY_TTL), 0 },
 	{ "max-frame", OPT_UINT, F(max_frame), 256, 16777216, IN_ALL, NULL, 0,
 	    0, "BYTES", "largest client frame", "65536", 0 },
+	{ "max-state", OPT_UINT, F(max_state), 1024, 1073741824, IN_ALL, NULL,
+	    0, 0, "BYTES", "most state one room may hold", "1048576", 0 },
 	{ "max-rooms-per-conn", OPT_UINT, F(max_rooms_per_conn), 1, 10000,
 	    IN_ALL, NULL, 0, 0, "N", "rooms one connection may join", "32", 0 },
 	{ "max-conns", OPT_UINT, F(max_conns), 1, 1000000, IN_ALL, NULL, 0, 0,
@@ -186,13 +188,13 @@ config_usage(FILE *f)
 	    "[--insecure]\n"
 	    "             [--node-id ID] [--history N] [--room-ttl SECS] "
 	    "[--empty-ttl SECS]\n"
-	    "             [--max-frame BYTES] [--max-rooms-per-conn N] "
-	    "[--max-conns N]\n"
-	    "             [--rate MSGS_PER_SEC] [--log-level LEVEL] "
-	    "[--log-format text|json]\n"
-	    "             [--tls-cert FILE --tls-key FILE] [--reuse-port] "
-	    "[--workers N]\n"
-	    "             [--check-config]\n\n");
+	    "             [--max-frame BYTES] [--max-state BYTES] "
+	    "[--max-rooms-per-conn N]\n"
+	    "             [--max-conns N] [--rate MSGS_PER_SEC] "
+	    "[--log-level LEVEL]\n"
+	    "             [--log-format text|json] "
+	    "[--tls-cert FILE --tls-key FILE]\n"
+	    "             [--reuse-port] [--workers N] [--check-config]\n\n");
 	for (i = 0; i < CONFIG_NOPTS; i++) {
 		o = &config_opts[i];
 		if (o->arg != NULL)

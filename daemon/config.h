@@ -29,6 +29,7 @@ struct config {
 	uint64_t empty_ttl;		/* seconds; 0 deletes */
 	uint64_t max_frame;		/* bytes */
 	uint64_t max_rooms_per_conn;	/* rooms */
+	uint64_t max_state;		/* bytes of one room's state */
 	uint64_t max_conns;
 	uint64_t rate;			/* requests/s per connection */
 	enum log_level log_level;
@@ -85,7 +86,7 @@ struct opt {
 };
 
 /* config-opts.c */
-#define CONFIG_NOPTS 24	/* entries in config_opts, checked at build */
+#define CONFIG_NOPTS 25	/* entries in config_opts, checked at build */
 extern const struct opt config_opts[];
 const struct opt *opt_find(const char *, size_t);
 void opt_env_name(const struct opt *, char *, size_t);

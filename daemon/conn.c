@@ -16,6 +16,12 @@
  */
 #define QUEUE_MAX_FRAMES 8192
 #define QUEUE_MAX_BYTES (8u << 20)
+/* A big reply's next batch waits until the queue is down to this. */
+#define QUEUE_LOW_BYTES (1u << 20)
+/* How much a client may have asked for and not read (conn_busy). */
+#define REPLY_WINDOW (4u << 20)
+/* How long a closed client has to answer our close frame. */
+#define CLOSE_ACK_S 5
 /* Frames queued for one connection go out in one write, up to this. */
 #define COALESCE_MAX 65536
 
@@ -179,6 +185,56 @@ conn_send(struct conn *c, struct frame *f)
 	conn_enqueue(c, f);
 }
 
+/*
+ * Queue a reply, or a frame that is part of one (a join's recovered
+ * frames): what the client asked for is never why it is called slow, so
+ * no bound is checked here; how much a client may have asked for and not
+ * read is bounded instead (conn_busy). A close frame closes.
+ */
+void
+conn_send_reply(struct conn *c, struct frame *f)
+{
+	if (c->wsi == NULL || c->closing)
+		return;
+	conn_enqueue(c, f);
+	if (frame_is_close(f)) {
+		c->closing = 1;
+		conn_want_write(c);
+	}
+}
+
+/*
+ * Has the client asked for more than it has read? Its queue and the
+ * replies of its requests in flight (each counted at the page budget) are
+ * over REPLY_WINDOW: its next requests wait (request.c) until it reads.
+ */
+int
+conn_busy(const struct conn *c)
+{
+	return c->qbytes + (size_t)c->inflight * REPLY_BUDGET > REPLY_WINDOW;
+}
+
+/*
+ * Stop (pause = 1) or start again reading the client's socket: lws keeps
+ * what it has read and leaves the rest to TCP, so a client that sends
+ * faster than its requests can run is made to wait.
+ */
+void
+conn_rx_pause(struct conn *c, int pause)
+{
+	if (c->wsi == NULL || c->rx_paused == pause)
+		return;
+	c->rx_paused = pause;
+	lws_rx_flow_control(c->wsi, pause ? 0 : 1);
+}
+
+/* Its queue is low enough for the next batch of a big reply. */
+int
+conn_drained(const struct conn *c)
+{
+	return c->wsi == NULL || c->qbytes <= QUEUE_LOW_BYTES;
+}
+
 void
 conn_send_text(struct conn *c, const char *text, size_t len)
 {
@@ -191,7 +247,7 @@ conn_send_text(struct conn *c, const char *text, size_t len)
 /*
  * Close the connection with code and reason once what is queued has gone:
  * the close frame is queued like any other (past the bound, so it always
- * fits), then the socket is hung up.
+ * fits); once it is written the client has CLOSE_ACK_S to answer it.
  */
 void
 conn_close(struct conn *c, uint16_t code, const char *reason)
@@ -224,10 +280,36 @@ conn_close_all(uint16_t code, const char *reason)
 	dict_each(&conns, conn_close_one, &how);
 }
 
+/* Drop the frame at the head of the queue: it has been written. */
+static void
+conn_pop(struct conn *c)
+{
+	struct frame *f = c->q[c->qhead];
+
+	c->qhead = (c->qhead + 1) % c->qcap;
+	c->qlen--;
+	c->qbytes -= f->len;
+	frame_unref(f);
+	stats.frames_out++;
+}
+
+/*
+ * Our close frame has been written: wait (a few seconds at most) for the
+ * client's close, lws reading and dropping what it still sends meanwhile.
+ * Hanging up at once, with unread bytes, would be a TCP reset that can
+ * overtake the close frame.
+ */
+static void
+conn_close_sent(struct conn *c)
+{
+	c->close_sent = 1;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, CLOSE_ACK_S);
+}
+
 /*
  * Write what is queued, called when the socket is writable. Frames queued
- * together go out in one write. Returns -1 when the connection must now
- * close: its close frame, queued by conn_close, has gone out.
+ * together go out in one write. Returns -1 when the write failed. Once a
+ * close frame is out, the connection waits for the client's close.
  */
 int
 conn_write(struct conn *c)
@@ -235,9 +317,10 @@ conn_write(struct conn *c)
 	unsigned char *p = scratch + LWS_PRE;
 	size_t n = 0;
 	struct frame *f;
+	int close_out = 0;
 
 	if (c->qlen == 0)
-		return c->closing ? -1 : 0;	/* our close frame is out */
+		return 0;
 	f = c->q[c->qhead];
 	if (f->len > COALESCE_MAX) {
 		/* Too big to gather: it goes out alone, from itself. */
@@ -245,11 +328,7 @@ conn_write(struct conn *c)
 		    (int)f->len)
 			return -1;
 		n = f->len;
-		c->qhead = (c->qhead + 1) % c->qcap;
-		c->qlen--;
-		c->qbytes -= f->len;
-		frame_unref(f);
-		stats.frames_out++;
+		conn_pop(c);
 	} else {
 		while (c->qlen > 0) {
 			f = c->q[c->qhead];
@@ -257,14 +336,14 @@ conn_write(struct conn *c)
 				break;
 			memcpy(p + n, f->data, f->len);
 			n += f->len;
-			c->qhead = (c->qhead + 1) % c->qcap;
-			c->qlen--;
-			c->qbytes -= f->len;
-			frame_unref(f);
-			stats.frames_out++;
+			if (frame_is_close(f))
+				close_out = 1;
+			conn_pop(c);
 		}
 		if (lws_write(c->wsi, p, n, LWS_WRITE_RAW) < (int)n)
 			return -1;
+		if (close_out)
+			conn_close_sent(c);
 	}
 	stats.bytes_out += n;
 	if (c->qlen == 0 && c->qcap > 8) {
@@ -274,7 +353,7 @@ conn_write(struct conn *c)
 		c->qcap = 0;
 		c->qhead = 0;
 	}
-	if (c->qlen > 0 || c->closing)
+	if (c->qlen > 0)
 		conn_want_write(c);
 	return 0;
 }
@@ -310,7 +389,7 @@ conn_reply(struct conn *c, uint64_t ticket, struct frame *f)
 		return;
 	}
 	if (f != NULL) {
-		conn_send(c, f);
+		conn_send_reply(c, f);
 		frame_unref(f);
 	}
 	c->flush_ticket++;
@@ -318,12 +397,28 @@ conn_reply(struct conn *c, uint64_t ticket, struct frame *f)
 	    h->ticket == c->flush_ticket) {
 		TAILQ_REMOVE(&c->held, h, entry);
 		if (h->f != NULL) {
-			conn_send(c, h->f);
+			conn_send_reply(c, h->f);
 			frame_unref(h->f);
 		}
 		free(h);
 		c->flush_ticket++;
 	}
+}
+
+/*
+ * Close the connection once the replies of every request it has begun are
+ * out (they were carried out: the client is owed them), as for a client
+ * closed for flooding. Requests held back and not begun are dropped, and
+ * frames that arrive from now on are not read as requests.
+ */
+void
+conn_close_after_replies(struct conn *c, uint16_t code, const char *reason)
+{
+	if (c->wsi == NULL || c->closing || c->draining)
+		return;
+	c->draining = 1;
+	defer_clear(c);
+	conn_reply(c, conn_ticket(c), frame_close(code, reason));
 }
 
 void

@@ -58,7 +58,8 @@ ctl_evict(cJSON *msg)
 void
 ctl_handle(const char *text, size_t len)
 {
-	cJSON *msg = cJSON_ParseWithLength(text, len);
+	size_t used;
+	cJSON *msg = json_parse(text, len, &used);
 	const char *cmd, *node;
 
 	if (msg == NULL)

@@ -1,11 +1,19 @@
 /*
  * defer.c: the requests a connection holds back while an earlier one (a
- * join waiting for its room's subscription) blocks it, so that one
- * client's requests still run in the order it sent them.
+ * join waiting for its room's subscription) blocks it, or while the client
+ * does not read its replies, so that one client's requests still run in
+ * the order it sent them; bounded by not reading the client meanwhile.
  */
 #include <string.h>
 
 #include "roomd.h"
+
+/*
+ * Past this many bytes held back the connection is not read from (lws
+ * leaves the rest in the socket, and TCP makes the client wait) until
+ * what is held has run down to half of it.
+ */
+#define DEFER_MAX_BYTES (1u << 20)
 
 /* Runs a request held back; main.c wires request_run. */
 static void (*defer_run)(struct conn *, const char *, size_t);
@@ -14,6 +22,29 @@ void
 defer_init(void (*run)(struct conn *, const char *, size_t))
 {
 	defer_run = run;
+}
+
+/* Count bytes held back; past the bound, stop reading the client. */
+static void
+defer_count(struct conn *c, size_t len)
+{
+	c->deferred_bytes += len;
+	if (c->deferred_bytes > DEFER_MAX_BYTES)
+		conn_rx_pause(c, 1);
+}
+
+/* A copy of a request: bytes, not a string (the frame may hold a NUL,
+ * refused when it runs, and it runs with its full len). */
+static struct deferred *
+defer_copy(const char *text, size_t len)
+{
+	struct deferred *d = xmalloc(sizeof *d);
+
+	d->text = xmalloc(len + 1);
+	memcpy(d->text, text, len);
+	d->text[len] = '\0';
+	d->len = len;
+	return d;
 }
 
 /*
@@ -27,11 +58,24 @@ defer_hold(struct conn *c, const char *text, size_t len)
 
 	if (c->blocked == 0)
 		return 0;
-	d = xmalloc(sizeof *d);
-	d->text = xstrndup(text, len);
-	d->len = len;
+	d = defer_copy(text, len);	/* the macro names its element twice */
 	STAILQ_INSERT_TAIL(&c->deferred, d, entry);
+	defer_count(c, len);
 	return 1;
+}
+
+/*
+ * Block the connection and hold back a request that was about to run,
+ * ahead of those held after it (it may have just left this queue's head).
+ */
+void
+defer_block_first(struct conn *c, const char *text, size_t len)
+{
+	struct deferred *d = defer_copy(text, len);
+
+	c->blocked++;
+	STAILQ_INSERT_HEAD(&c->deferred, d, entry);
+	defer_count(c, len);
 }
 
 /* A request of c waits (for a subscription): hold back those after it. */
@@ -55,10 +99,13 @@ defer_unblock(struct conn *c)
 	while (c->blocked == 0 && (d = STAILQ_FIRST(&c->deferred)) != NULL &&
 	    c->wsi != NULL) {
 		STAILQ_REMOVE_HEAD(&c->deferred, entry);
+		c->deferred_bytes -= d->len;
 		defer_run(c, d->text, d->len);
 		free(d->text);
 		free(d);
 	}
+	if (c->deferred_bytes <= DEFER_MAX_BYTES / 2)
+		conn_rx_pause(c, 0);
 }
 
 /* The connection has closed: drop what it held back. */
@@ -72,4 +119,6 @@ defer_clear(struct conn *c)
 		free(d->text);
 		free(d);
 	}
+	c->deferred_bytes = 0;
+	conn_rx_pause(c, 0);
 }

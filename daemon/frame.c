@@ -123,3 +123,21 @@ frame_parse_seq(const char *text, size_t len, struct seq *seq, size_t *end)
 	*end = (size_t)(q - text) + 1;
 	return 0;
 }
+
+/* Is f a close frame (from frame_close)? */
+int
+frame_is_close(const struct frame *f)
+{
+	return (f->data[0] & 0x0f) == 0x8;
+}
+
+/* The code and reason of a close frame made by frame_close. */
+void
+frame_close_parts(const struct frame *f, uint16_t *code,
+    const unsigned char **reason, size_t *rlen)
+{
+	/* Its payload is at most 125 bytes: a 2-byte header. */
+	*code = (uint16_t)(f->data[2] << 8 | f->data[3]);
+	*reason = f->data + 4;
+	*rlen = f->len - 4;
+}

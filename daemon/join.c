@@ -44,6 +44,7 @@ struct leave {
 };
 
 static SLIST_HEAD(, leave) leaves_owed = SLIST_HEAD_INITIALIZER(leaves_owed);
+static struct log_limit join_errors;
 
 static void join_send(struct room_op *);
 
@@ -70,6 +71,7 @@ join_member_json(struct conn *c, const char *meta)
 static void
 room_op_free(struct room_op *op)
 {
+	op->c->inflight--;
 	conn_unref(op->c);
 	free(op->ref);
 	free(op->member);
@@ -86,6 +88,7 @@ room_op_new(struct conn *c, uint64_t ticket, const char *ref,
 
 	op->c = c;
 	conn_ref(c);
+	c->inflight++;
 	op->ticket = ticket;
 	op->ref = ref != NULL ? xstrdup(ref) : NULL;
 	snprintf(op->room, sizeof op->room, "%s", room);
@@ -215,18 +218,21 @@ join_done(redisReply *rr, void *arg)
 		return;
 	}
 	m = conn_membership(c, op->room);
-	if (rr == NULL || rr->type != REDIS_REPLY_ARRAY || rr->elements < 1 ||
-	    rr->element[JOIN_R_STATUS]->type != REDIS_REPLY_STRING) {
-		if (rr == NULL)
-			reply_error(c, op->ticket, op->ref, ERR_UNAVAILABLE,
-			    "redis is unavailable");
-		else {
-			log_warnx("join %s: bad reply from redis%s%s", op->room,
-			    rr->type == REDIS_REPLY_ERROR ? ": " : "",
-			    rr->type == REDIS_REPLY_ERROR ? rr->str : "");
-			reply_error(c, op->ticket, op->ref, ERR_INTERNAL,
-			    "internal error");
-		}
+	if (rr == NULL) {
+		reply_error(c, op->ticket, op->ref, ERR_UNAVAILABLE,
+		    "redis is unavailable");
+		goto fail;
+	}
+	if (rr->type == REDIS_REPLY_ERROR) {
+		log_warnx_limited(&join_errors, "join %s: redis error: %s",
+		    op->room, rr->str);
+		reply_error(c, op->ticket, op->ref, ERR_INTERNAL,
+		    "internal error");
+		goto fail;
+	}
+	if (shape_check(SHAPE_JOIN, rr) != 0) {
+		reply_error(c, op->ticket, op->ref, ERR_INTERNAL,
+		    "internal error");
 		goto fail;
 	}
 	status = rr->element[JOIN_R_STATUS]->str;
@@ -235,19 +241,35 @@ join_done(redisReply *rr, void *arg)
 		    "room '%s' is full", op->room);
 		goto fail;
 	}
-	if (rr->elements < JOIN_R_COUNT) {
+	if (strcmp(status, "ok") != 0 && strcmp(status, "already") != 0) {
+		log_warnx_limited(&join_errors, "join %s: unexpected status "
+		    "'%s'", op->room, status);
 		reply_error(c, op->ticket, op->ref, ERR_INTERNAL,
 		    "internal error");
 		goto fail;
 	}
 
-	/* Missed frames first, then the reply, as the protocol says. */
+	/* Missed frames first, then the reply, as the protocol says. They
+	 * are part of the reply: no slow-consumer bound. */
 	e = rr->element[JOIN_R_FRAMES];
-	for (size_t i = 0; i < e->elements; i++)
-		conn_send_text(c, e->element[i]->str, e->element[i]->len);
-	reply_joined(c, op->ticket, op->ref, op->room, rr);
+	for (size_t i = 0; i < e->elements; i++) {
+		struct frame *f = frame_new(e->element[i]->str,
+		    e->element[i]->len);
+
+		conn_send_reply(c, f);
+		frame_unref(f);
+	}
 	if (m != NULL)
 		join_remember(m, rr);
+	if (rr->element[JOIN_R_MORE]->integer == 1) {
+		/* More were missed than fit the budget: the rest in pages,
+		 * then the reply and the membership. */
+		replay_start(c, op->ticket, op->ref, op->room, rr,
+		    strcmp(status, "ok") == 0);
+		room_op_free(op);
+		return;
+	}
+	reply_joined(c, op->ticket, op->ref, op->room, rr);
 	if (m != NULL && m->state == MEMBER_PENDING) {
 		seq.ms = seq.n = 0;
 		seqr = rr->element[JOIN_R_SEQ];
@@ -281,6 +303,7 @@ join_send(struct room_op *op)
 		.topic = op->topic,
 		.visibility = op->visibility,
 		.max_members = op->max_members,
+		.budget = REPLY_BUDGET,
 	});
 	store_run(&sa, join_done, op);
 }
@@ -369,10 +392,14 @@ leave_done(redisReply *rr, void *arg)
 		reply_error(op->c, op->ticket, op->ref, ERR_UNAVAILABLE,
 		    "redis is unavailable");
 	else if (rr->type == REDIS_REPLY_ERROR) {
-		log_warnx("leave %s: %s", op->room, rr->str);
+		log_warnx_limited(&join_errors, "leave %s: %s", op->room,
+		    rr->str);
 		reply_error(op->c, op->ticket, op->ref, ERR_INTERNAL,
 		    "internal error");
-	} else
+	} else if (shape_check(SHAPE_LEAVE, rr) != 0)
+		reply_error(op->c, op->ticket, op->ref, ERR_INTERNAL,
+		    "internal error");
+	else
 		reply_left(op->c, op->ticket, op->ref, op->room);
 	room_op_free(op);
 }
@@ -516,8 +543,8 @@ match_done(redisReply *rr, void *arg)
 	    rr->element[MATCH_R_STATUS]->type == REDIS_REPLY_STRING)
 		status = rr->element[MATCH_R_STATUS]->str;
 	if (status != NULL && strcmp(status, "conflict") != 0 &&
+	    shape_check(SHAPE_MATCH, rr) == 0 &&
 	    rr->elements >= MATCH_R_COUNT &&
-	    rr->element[MATCH_R_ROOM]->type == REDIS_REPLY_STRING &&
 	    id_valid(rr->element[MATCH_R_ROOM]->str,
 	    rr->element[MATCH_R_ROOM]->len))
 		roomr = rr->element[MATCH_R_ROOM];

@@ -117,6 +117,7 @@ shutdown_poll(uv_timer_t *t)
 	uv_timer_stop(t);
 	uv_close((uv_handle_t *)t, handle_closed);
 	node_stop();
+	pace_stop();
 	server_stop();
 	store_stop();
 	uv_close((uv_handle_t *)&sig_term, handle_closed);

@@ -105,8 +105,8 @@ gc_reply(struct redisReply *rr, void *arg)
 	redisReply *r = (redisReply *)rr;
 
 	(void)arg;
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
-	    r->elements < GC_R_COUNT)
+	if (r == NULL || r->type == REDIS_REPLY_ERROR ||
+	    shape_check(SHAPE_GC, r) != 0)
 		return;
 	for (size_t i = 0; i < r->element[GC_R_DEAD]->elements; i++)
 		log_info("node %s is gone: removed %lld of its members",

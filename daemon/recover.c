@@ -10,10 +10,22 @@
 
 #include "roomd.h"
 
-/* The room id a catch-up read is for (the room may be gone by then). */
+/* How long, in all, a catch-up waits for its slowest member between
+ * pages; past it the pages go out back to back, and a member that still
+ * does not read is closed as a slow consumer: one client that does not
+ * read delays the others' live frames by this much at most. */
+#define CATCHUP_WAIT_MS 5000
+
+/* The room id a catch-up read is for (the room may be gone by then), and
+ * where its next page starts. */
 struct catchup {
 	char room[ID_MAX + 1];
+	char since[48];
+	uint64_t started;	/* mono_ms() of the first page */
+	size_t frames;		/* caught up so far */
 };
+
+static void catchup_read(struct catchup *);
 
 static void
 recover_restore_one(struct local_room *lr, void *arg)
@@ -63,27 +75,60 @@ recover_release_held(struct local_room *lr)
 	lr->nheld = 0;
 }
 
+/* Every member has read the last page (or the catch-up waited long
+ * enough already). */
+static int
+catchup_ready(void *arg)
+{
+	struct catchup *cu = arg;
+	struct local_room *lr = room_find(cu->room);
+
+	if (lr == NULL || !lr->catching_up ||
+	    mono_ms() - cu->started >= CATCHUP_WAIT_MS)
+		return 1;
+	for (uint32_t i = 0; i < lr->nmembers; i++) {
+		if (!conn_drained(lr->members[i]->conn))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+catchup_next(void *arg)
+{
+	struct catchup *cu = arg;
+	struct local_room *lr = room_find(cu->room);
+
+	if (lr == NULL || !lr->catching_up) {
+		free(cu);
+		return;
+	}
+	catchup_read(cu);
+}
+
 static void
 catchup_done(redisReply *rr, void *arg)
 {
 	struct catchup *cu = arg;
 	struct local_room *lr = room_find(cu->room);
-	redisReply *e;
+	redisReply *e, *last;
 	struct frame *f;
 	struct seq seq;
 	size_t end, n = 0;
 
-	free(cu);
-	if (lr == NULL || !lr->catching_up)
+	if (lr == NULL || !lr->catching_up) {
+		free(cu);
 		return;
+	}
 	if (rr == NULL) {
 		/* The command connection is not up (yet, or again): keep
 		 * holding, and read when it is. */
+		free(cu);
 		lr->catchup_unsent = 1;
 		return;
 	}
-	if (rr->type == REDIS_REPLY_ARRAY && rr->elements == READ_R_FRAMES + 1 &&
-	    rr->element[READ_R_FRAMES]->type == REDIS_REPLY_ARRAY) {
+	if (rr->type != REDIS_REPLY_ERROR && shape_check(SHAPE_HISTORY, rr) == 0 &&
+	    strcmp(rr->element[READ_R_STATUS]->str, "ok") == 0) {
 		e = rr->element[READ_R_FRAMES];
 		for (size_t i = 0; i < e->elements; i++) {
 			if (frame_parse_seq(e->element[i]->str,
@@ -97,11 +142,24 @@ catchup_done(redisReply *rr, void *arg)
 			frame_unref(f);
 			n++;
 		}
+		cu->frames += n;
+		n = 0;
+		last = rr->element[READ_R_LAST];
+		if (rr->element[READ_R_MORE]->integer == 1 &&
+		    last->type == REDIS_REPLY_STRING &&
+		    last->len < sizeof cu->since) {
+			/* A page at a time, as the members read them. */
+			memcpy(cu->since, last->str, last->len);
+			cu->since[last->len] = '\0';
+			pace_wait(catchup_ready, catchup_next, cu);
+			return;
+		}
 	}
-	if (n > 0 && !lr->catchup_quiet)
+	if ((cu->frames += n) > 0 && !lr->catchup_quiet)
 		log_info("room %s: %zu frames caught up after the "
-		    "subscription came back", lr->id, n);
+		    "subscription came back", lr->id, cu->frames);
 	lr->catchup_quiet = 0;
+	free(cu);
 	recover_release_held(lr);
 }
 
@@ -129,8 +187,6 @@ recover_catch_up_unsent(void)
 void
 recover_catch_up(struct local_room *lr)
 {
-	struct script_args sa;
-	char since[48];
 	struct seq oldest = { 0, 0 };
 	int have = 0;
 	struct catchup *cu;
@@ -149,17 +205,28 @@ recover_catch_up(struct local_room *lr)
 		return;
 	}
 	lr->catchup_unsent = 0;
-	snprintf(since, sizeof since, "%llu-%llu",
+	cu = xcalloc(1, sizeof *cu);
+	cu->started = mono_ms();
+	snprintf(cu->room, sizeof cu->room, "%s", lr->id);
+	snprintf(cu->since, sizeof cu->since, "%llu-%llu",
 	    (unsigned long long)oldest.ms, (unsigned long long)oldest.n);
+	catchup_read(cu);
+}
+
+/* Read the room's next page of history after cu->since. */
+static void
+catchup_read(struct catchup *cu)
+{
+	struct script_args sa;
+
 	script_read_args(&sa, &(struct script_read){
 		.prefix = cfg.prefix,
-		.room = lr->id,
+		.room = cu->room,
 		.what = "history",
 		.conn = NULL,	/* no membership check: this is the node */
-		.since = since,
+		.since = cu->since,
 		.limit = (long long)cfg.history,
+		.budget = REPLY_BUDGET,
 	});
-	cu = xmalloc(sizeof *cu);
-	snprintf(cu->room, sizeof cu->room, "%s", lr->id);
 	store_run(&sa, catchup_done, cu);
 }

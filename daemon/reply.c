@@ -206,35 +206,43 @@ reply_add_details(struct buf *b, redisReply *d)
 }
 
 /*
- * The ok reply of a join or match, from the script's reply (JOIN_R_*);
- * created is -1 for a join, else whether the match opened the room.
+ * Begin the ok reply of a join or match in b from the script's reply: all
+ * but recovered (or created) and the closing brace (reply_joined_finish),
+ * since a join whose missed frames come in pages knows recovered only at
+ * the end.
  */
-static void
-reply_join_or_match(struct conn *c, uint64_t ticket, const char *ref,
-    const char *room, redisReply *rr, int created)
+void
+reply_joined_begin(struct buf *b, const char *ref, const char *room,
+    redisReply *rr)
 {
 	redisReply *seq = rr->element[JOIN_R_SEQ];
-	long long recovered = rr->element[JOIN_R_RECOVERED]->integer;
-	struct buf b;
 
-	if (reply_begin(c, ticket, ref, room, &b) != 0)
-		return;
-	buf_adds(&b, ",\"seq\":");
+	buf_init(b);
+	buf_adds(b, "{\"type\":\"ok\",\"ref\":");
+	buf_adds(b, ref);
+	buf_adds(b, ",\"room\":");
+	json_add_string(b, room, strlen(room));
+	buf_adds(b, ",\"seq\":");
 	if (seq->type == REDIS_REPLY_STRING)
-		json_add_string(&b, seq->str, seq->len);
+		json_add_string(b, seq->str, seq->len);
 	else
-		buf_adds(&b, "null");
-	reply_add_array(&b, "members", rr->element[JOIN_R_MEMBERS]);
-	reply_add_state(&b, rr->element[JOIN_R_STATE]);
-	buf_printf(&b, ",\"state_version\":%lld",
+		buf_adds(b, "null");
+	reply_add_array(b, "members", rr->element[JOIN_R_MEMBERS]);
+	reply_add_state(b, rr->element[JOIN_R_STATE]);
+	buf_printf(b, ",\"state_version\":%lld",
 	    rr->element[JOIN_R_STATE_VERSION]->integer);
-	reply_add_details(&b, rr->element[JOIN_R_DETAILS]);
+	reply_add_details(b, rr->element[JOIN_R_DETAILS]);
+}
+
+/* Finish a join's reply begun in b (recovered < 0: without since). */
+void
+reply_joined_finish(struct conn *c, uint64_t ticket, struct buf *b,
+    int recovered)
+{
 	if (recovered >= 0)
-		buf_printf(&b, ",\"recovered\":%s", recovered ? "true" :
+		buf_printf(b, ",\"recovered\":%s", recovered ? "true" :
 		    "false");
-	if (created >= 0)
-		buf_printf(&b, ",\"created\":%s", created ? "true" : "false");
-	reply_finish(c, ticket, &b);
+	reply_finish(c, ticket, b);
 }
 
 /* The ok reply of a join, from the join script's reply (JOIN_R_*). */
@@ -242,7 +250,15 @@ void
 reply_joined(struct conn *c, uint64_t ticket, const char *ref,
     const char *room, redisReply *rr)
 {
-	reply_join_or_match(c, ticket, ref, room, rr, -1);
+	struct buf b;
+
+	if (ref == NULL) {
+		conn_reply(c, ticket, NULL);
+		return;
+	}
+	reply_joined_begin(&b, ref, room, rr);
+	reply_joined_finish(c, ticket, &b,
+	    (int)rr->element[JOIN_R_RECOVERED]->integer);
 }
 
 /* The ok reply of a match: a join's and created (MATCH_R_*). */
@@ -250,7 +266,15 @@ void
 reply_matched(struct conn *c, uint64_t ticket, const char *ref,
     const char *room, redisReply *rr, int created)
 {
-	reply_join_or_match(c, ticket, ref, room, rr, created != 0);
+	struct buf b;
+
+	if (ref == NULL) {
+		conn_reply(c, ticket, NULL);
+		return;
+	}
+	reply_joined_begin(&b, ref, room, rr);
+	buf_printf(&b, ",\"created\":%s", created ? "true" : "false");
+	reply_finish(c, ticket, &b);
 }
 
 /* The ok reply of a leave. */
@@ -299,7 +323,16 @@ reply_fields_presence(struct buf *b, redisReply *rr)
 void
 reply_fields_history(struct buf *b, redisReply *rr)
 {
+	redisReply *last = rr->element[READ_R_LAST];
+
 	reply_add_array(b, "events", rr->element[READ_R_FRAMES]);
+	/* A page cut at the byte budget says so, and where to go on. */
+	if (rr->element[READ_R_MORE]->integer == 1 &&
+	    last->type == REDIS_REPLY_STRING) {
+		buf_adds(b, ",\"more\":true,\"seq\":");
+		json_add_string(b, last->str, last->len);
+	} else
+		buf_adds(b, ",\"more\":false");
 }
 
 /* rooms: one object per row of the rooms script (ROOMS_R_*). */
@@ -308,11 +341,8 @@ reply_fields_rooms(struct buf *b, redisReply *rr)
 {
 	buf_adds(b, ",\"rooms\":[");
 	for (size_t i = 0; i < rr->elements; i++) {
-		redisReply *e = rr->element[i], **f;
+		redisReply **f = rr->element[i]->element;
 
-		if (e->type != REDIS_REPLY_ARRAY || e->elements < ROOMS_R_COUNT)
-			continue;
-		f = e->element;
 		if (i > 0)
 			buf_addc(b, ',');
 		buf_adds(b, "{\"room\":");

@@ -352,7 +352,7 @@ req_lock_or_unlock(struct req *r, int lock)
 		.lock = lock,
 		.by = by.p,
 	});
-	req_script(r, &sa, reply_fields_locked);
+	req_script(r, &sa, SHAPE_LOCK, reply_fields_locked);
 	buf_free(&by);
 }
 

@@ -14,7 +14,7 @@
 /* state.get, presence and history: one read script each. */
 static void
 req_read(struct req *r, const char *what, const char *since, long long limit,
-    reply_fields_fn fields)
+    enum shape shape, reply_fields_fn fields)
 {
 	struct script_args sa;
 	const char *who;
@@ -28,20 +28,22 @@ req_read(struct req *r, const char *what, const char *since, long long limit,
 		.conn = who,
 		.since = since,
 		.limit = limit,
+		.budget = REPLY_BUDGET,
 	});
-	req_script(r, &sa, fields);
+	req_script(r, &sa, shape, fields);
 }
 
 static void
 req_state_get(struct req *r)
 {
-	req_read(r, "state", NULL, 0, reply_fields_state);
+	req_read(r, "state", NULL, 0, SHAPE_STATE, reply_fields_state);
 }
 
 static void
 req_presence(struct req *r)
 {
-	req_read(r, "presence", NULL, 0, reply_fields_presence);
+	req_read(r, "presence", NULL, 0, SHAPE_PRESENCE,
+	    reply_fields_presence);
 }
 
 static void
@@ -55,7 +57,8 @@ req_history(struct req *r)
 		return;
 	if (limit > HISTORY_MAX)
 		limit = HISTORY_MAX;
-	req_read(r, "history", since, limit, reply_fields_history);
+	req_read(r, "history", since, limit, SHAPE_HISTORY,
+	    reply_fields_history);
 }
 
 static void
@@ -89,7 +92,7 @@ req_rooms(struct req *r)
 		/* Private listing filters the full index by visibility. */
 		.visibility = strcmp(vis, "private") == 0 ? "private" : NULL,
 	});
-	req_script(r, &sa, reply_fields_rooms);
+	req_script(r, &sa, SHAPE_ROOMS, reply_fields_rooms);
 }
 
 static void

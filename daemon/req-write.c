@@ -72,7 +72,7 @@ req_publish(struct req *r)
 		.noecho = !echo,
 		.must_exist = who == NULL,	/* an admin: it must exist */
 	});
-	req_script(r, &sa, reply_fields_published);
+	req_script(r, &sa, SHAPE_APPEND, reply_fields_published);
 	buf_free(&body);
 }
 
@@ -129,8 +129,9 @@ req_state_set(struct req *r)
 		.has_if_version = rc == 1,
 		.if_version = v,
 		.by = by.p,
+		.max_state = cfg.max_state,
 	});
-	req_script(r, &sa, reply_fields_state_set);
+	req_script(r, &sa, SHAPE_STATE_SET, reply_fields_state_set);
 	free(value_json);
 	buf_free(&by);
 }

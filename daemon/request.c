@@ -18,8 +18,13 @@ struct pending {
 	uint64_t ticket;
 	char *ref;
 	char room[ID_MAX + 1];
+	enum shape shape;	/* of the script's reply */
 	reply_fields_fn fields;	/* the ok reply's fields */
 };
+
+/* Redis refusing a request is most likely the client's doing: its log
+ * lines are limited. */
+static struct log_limit redis_errors;
 
 /* The request table, in the order of PROTOCOL.md. */
 static const struct req_entry *const request_table[] = {
@@ -159,6 +164,13 @@ req_field_seq(struct req *r, const char *name, const char **out)
 		    "field '%s' must be a seq like \"1732270000000-0\"", name);
 		return -1;
 	}
+	/* Redis refuses it as the exclusive start a since is. */
+	if (seq_is_last(&s)) {
+		req_error(r, ERR_BAD_REQUEST,
+		    "field '%s' is the last possible seq: nothing follows it",
+		    name);
+		return -1;
+	}
 	return 1;
 }
 
@@ -197,6 +209,7 @@ req_actor(struct buf *b, struct conn *c)
 static void
 pending_free(struct pending *p)
 {
+	p->c->inflight--;
 	conn_unref(p->c);
 	free(p->ref);
 	free(p);
@@ -204,7 +217,8 @@ pending_free(struct pending *p)
 
 /*
  * Every script reply comes here first: a lost Redis connection and Redis
- * errors become `unavailable` and `internal`; status words the scripts
+ * errors become `unavailable` and `internal`, and so does a reply of
+ * another shape than the script's (shape.c); status words the scripts
  * return first become the error codes of the same name.
  */
 static void
@@ -220,11 +234,13 @@ pending_reply(redisReply *rr, void *arg)
 		reply_error(c, p->ticket, p->ref, ERR_UNAVAILABLE,
 		    "redis is unavailable");
 	else if (rr->type == REDIS_REPLY_ERROR) {
-		log_warnx("redis error: %s", rr->str);
+		log_warnx_limited(&redis_errors, "redis error: %s", rr->str);
 		reply_error(c, p->ticket, p->ref, ERR_INTERNAL,
 		    "internal error");
-	} else if (rr->type == REDIS_REPLY_ARRAY && rr->elements > 0 &&
-	    rr->element[SCRIPT_R_STATUS]->type == REDIS_REPLY_STRING &&
+	} else if (shape_check(p->shape, rr) != 0)
+		reply_error(c, p->ticket, p->ref, ERR_INTERNAL,
+		    "internal error");
+	else if (p->shape != SHAPE_ROOMS &&
 	    strcmp(rr->element[SCRIPT_R_STATUS]->str, "ok") != 0) {
 		const char *status = rr->element[SCRIPT_R_STATUS]->str;
 
@@ -242,8 +258,12 @@ pending_reply(redisReply *rr, void *arg)
 		case ERR_CONFLICT:
 			reply_error(c, p->ticket, p->ref, code,
 			    "state version is %lld",
-			    rr->elements > STATE_SET_R_VERSION ?
-			    rr->element[STATE_SET_R_VERSION]->integer : 0);
+			    rr->element[STATE_SET_R_VERSION]->integer);
+			break;
+		case ERR_TOO_LARGE:
+			reply_error(c, p->ticket, p->ref, code,
+			    "the state of room '%s' would be over %lld bytes",
+			    p->room, rr->element[STATE_SET_R_BOUND]->integer);
 			break;
 		default:
 			reply_error(c, p->ticket, p->ref, ERR_INTERNAL,
@@ -256,24 +276,61 @@ pending_reply(redisReply *rr, void *arg)
 }
 
 /*
- * Send the script call sa for request r, whose ok reply gets the fields
- * fields() appends; replies `unavailable` at once when Redis is down. The
- * request's ref moves to the pending call. Frees sa.
+ * Send the script call sa for request r, whose reply has the given shape
+ * and whose ok reply gets the fields fields() appends; replies
+ * `unavailable` at once when Redis is down. The request's ref moves to
+ * the pending call. Frees sa.
  */
 void
-req_script(struct req *r, struct script_args *sa, reply_fields_fn fields)
+req_script(struct req *r, struct script_args *sa, enum shape shape,
+    reply_fields_fn fields)
 {
 	struct pending *p = xcalloc(1, sizeof *p);
 
 	p->c = r->c;
 	conn_ref(r->c);
+	r->c->inflight++;
 	p->ticket = r->ticket;
 	p->ref = r->ref;
 	r->ref = NULL;
 	if (r->room != NULL)
 		snprintf(p->room, sizeof p->room, "%s", r->room);
+	p->shape = shape;
 	p->fields = fields;
 	store_run(sa, pending_reply, p);
+}
+
+/*
+ * The request's ref, as the exact JSON text the client sent (a number is
+ * not rounded through a double), into *out (NULL when there is none).
+ * Returns NULL, or why the ref is refused (then *out is NULL): it must be
+ * a string or a number of at most REF_MAX bytes of JSON, with no control
+ * characters or NUL.
+ */
+const char *
+req_ref_text(cJSON *root, const char *text, size_t len, char **out)
+{
+	cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "ref");
+	const char *v;
+	size_t vlen;
+
+	*out = NULL;
+	if (it == NULL)
+		return NULL;
+	if (!cJSON_IsString(it) && !cJSON_IsNumber(it))
+		return "must be a string or a number";
+	if (json_member_span(text, len, "ref", &v, &vlen) != 0)
+		return "must be a string or a number";	/* cannot happen */
+	if (vlen > REF_MAX)
+		return "is over " REF_MAX_S " bytes of JSON";
+	for (size_t i = 0; i < vlen; i++) {
+		if ((unsigned char)v[i] < 0x20)
+			return "must not hold control characters";
+	}
+	if (json_has_nul_escape(v, vlen))
+		return "must not hold \\u0000";
+	*out = xstrndup(v, vlen);
+	return NULL;
 }
 
 /*
@@ -304,16 +361,18 @@ rate_charge(struct conn *c)
 	return 0;
 }
 
-/* Refuse a request over the rate, echoing its ref if it has one. */
+/* Refuse a request over the rate, echoing its ref if it has a good one. */
 static void
 rate_refuse(struct conn *c, const char *text, size_t len)
 {
-	cJSON *root = cJSON_ParseWithLength(text, len), *it;
+	size_t used;
+	cJSON *root = NULL;
 	char *ref = NULL;
 
-	it = cJSON_GetObjectItemCaseSensitive(root, "ref");
-	if (cJSON_IsString(it) || cJSON_IsNumber(it))
-		ref = cJSON_PrintUnformatted(it);
+	if (memchr(text, '\0', len) == NULL)
+		root = json_parse(text, len, &used);
+	if (root != NULL && cJSON_IsObject(root))
+		req_ref_text(root, text, len, &ref);
 	reply_error(c, conn_ticket(c), ref, ERR_RATE_LIMITED,
 	    "more than %llu requests a second",
 	    (unsigned long long)cfg.rate);
@@ -331,13 +390,31 @@ request_handle(struct conn *c, const char *text, size_t len)
 	switch (rate_charge(c)) {
 	case -1:
 		log_info("conn %s: closed for flooding", c->id);
-		conn_close(c, 1008, "rate limit exceeded");
+		conn_close_after_replies(c, 1008, "rate limit exceeded");
 		return;
 	case 1:
 		rate_refuse(c, text, len);
 		return;
 	}
 	request_run(c, text, len);
+}
+
+static int
+request_unbusy_ready(void *arg)
+{
+	struct conn *c = arg;
+
+	return c->wsi == NULL || !conn_busy(c);
+}
+
+/* The client has read: run what it sent meanwhile. */
+static void
+request_unbusy(void *arg)
+{
+	struct conn *c = arg;
+
+	defer_unblock(c);
+	conn_unref(c);
 }
 
 /*
@@ -351,18 +428,31 @@ request_run(struct conn *c, const char *text, size_t len)
 	struct req r = { .c = c };
 	const struct req_entry *e = NULL;
 	cJSON *it;
-	const char *type, *end = NULL;
+	const char *type, *why;
 	char tmp[40];
+	size_t used;
 
 	if (defer_hold(c, text, len))
 		return;
+	if (conn_busy(c)) {
+		/* It has asked for more than it has read: this request and
+		 * those after it wait until it reads (and Redis has no more
+		 * of its output in flight meanwhile). */
+		defer_block_first(c, text, len);
+		conn_ref(c);
+		pace_wait(request_unbusy_ready, request_unbusy, c);
+		return;
+	}
 	r.ticket = conn_ticket(c);
-	r.root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (memchr(text, '\0', len) != NULL) {
+		req_error(&r, ERR_BAD_JSON, "the frame holds a NUL byte");
+		return;
+	}
+	r.root = json_parse(text, len, &used);
 	/* The frame must be one value: trailing bytes are bad_json too. */
-	while (r.root != NULL && end < text + len && strchr(" \t\r\n", *end) &&
-	    *end != '\0')
-		end++;
-	if (r.root != NULL && end != text + len) {
+	while (r.root != NULL && used < len && strchr(" \t\r\n", text[used]))
+		used++;
+	if (r.root != NULL && used != len) {
 		cJSON_Delete(r.root);
 		r.root = NULL;
 	}
@@ -374,14 +464,15 @@ request_run(struct conn *c, const char *text, size_t len)
 		req_error(&r, ERR_BAD_JSON, "the frame must be a JSON object");
 		goto out;
 	}
-	it = cJSON_GetObjectItemCaseSensitive(r.root, "ref");
-	if (it != NULL) {
-		if (!cJSON_IsString(it) && !cJSON_IsNumber(it)) {
-			req_error(&r, ERR_BAD_REQUEST,
-			    "field 'ref' must be a string or a number");
-			goto out;
-		}
-		r.ref = cJSON_PrintUnformatted(it);
+	if ((why = req_ref_text(r.root, text, len, &r.ref)) != NULL) {
+		req_error(&r, ERR_BAD_REQUEST, "field 'ref' %s", why);
+		goto out;
+	}
+	/* cJSON's strings end at a NUL: "a\u0000b" would be read as "a". */
+	if (json_has_nul_escape(text, len)) {
+		req_error(&r, ERR_BAD_REQUEST,
+		    "strings must not hold \\u0000");
+		goto out;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(r.root, "type");
 	if (it == NULL) {

@@ -60,15 +60,18 @@ room_each(void (*fn)(struct local_room *, void *), void *arg)
 	dict_each(&rooms, room_each_one, &e);
 }
 
-static void
-room_sub_command(struct local_room *lr, void (*cmd)(const char *, size_t))
+/* Send a (un)subscribe for the room; returns the command's result. */
+static int
+room_sub_command(struct local_room *lr, int (*cmd)(const char *, size_t))
 {
 	struct buf ch;
+	int rc;
 
 	buf_init(&ch);
 	key_channel(&ch, cfg.prefix, lr->id);
-	cmd(ch.p, ch.len);
+	rc = cmd(ch.p, ch.len);
 	buf_free(&ch);
+	return rc;
 }
 
 /* Ask for the room's channel; room_confirmed follows. */
@@ -122,8 +125,14 @@ room_maybe_release(struct local_room *lr)
 		room_free(lr);
 		break;
 	case SUB_SUBSCRIBED:
+		/* With the subscription connection down there is nothing to
+		 * give up (a new one subscribes afresh) and no confirmation
+		 * to wait for. */
+		if (room_sub_command(lr, store_unsubscribe) != 0) {
+			room_free(lr);
+			break;
+		}
 		lr->sub = SUB_UNSUBSCRIBING;
-		room_sub_command(lr, store_unsubscribe);
 		break;
 	case SUB_SUBSCRIBING:
 	case SUB_UNSUBSCRIBING:
@@ -159,25 +168,44 @@ room_unsubscribed(const char *channel, size_t chlen)
 		room_free(lr);
 }
 
+/* Rooms found empty while walking them, freed after the walk. */
+struct room_list {
+	struct local_room **v;
+	size_t n;
+};
+
 static void
 room_resubscribe_one(struct local_room *lr, void *arg)
 {
-	(void)arg;
+	struct room_list *empty = arg;
+
 	lr->sub = SUB_NONE;
 	lr->catchup_needed = lr->nmembers > 0;
-	if (lr->nmembers > 0 || !TAILQ_EMPTY(&lr->waiting))
+	if (lr->nmembers > 0 || !TAILQ_EMPTY(&lr->waiting)) {
 		room_subscribe(lr);
+		return;
+	}
+	/* Its unsubscribe went down with the old connection. */
+	empty->v = xrealloc(empty->v, (empty->n + 1) * sizeof *empty->v);
+	empty->v[empty->n++] = lr;
 }
 
 /*
  * The subscription connection is new (first start or after an outage):
  * subscribe again to every room that has members here; frames missed
- * meanwhile are caught up once each is confirmed (recover.c).
+ * meanwhile are caught up once each is confirmed (recover.c). Rooms left
+ * empty meanwhile, whose unsubscribe was lost with the old connection,
+ * are freed.
  */
 void
 room_resubscribe_all(void)
 {
-	room_each(room_resubscribe_one, NULL);
+	struct room_list empty = { NULL, 0 };
+
+	room_each(room_resubscribe_one, &empty);
+	for (size_t i = 0; i < empty.n; i++)
+		room_free(empty.v[i]);
+	free(empty.v);
 }
 
 /* A pending membership of c in lr, linked from both. */

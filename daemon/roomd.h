@@ -37,6 +37,10 @@ struct cJSON;
 struct local_room;
 struct room_op;
 
+/* A big reply (a history page, a join's recovered frames, a catch-up
+ * read) stops at about this many bytes. */
+#define REPLY_BUDGET (1u << 20)
+
 /*
  * One encoded WebSocket text frame, header and payload, shared by every
  * connection it is queued on. The header is built once: server frames are
@@ -104,9 +108,12 @@ struct conn {
 	uint64_t flush_ticket;
 	struct held_replies held;	/* by ticket */
 
-	/* Requests held back behind a join waiting for its subscription. */
+	/* Requests held back behind a join waiting for its subscription, or
+	 * while the client does not read (conn_busy). */
 	uint32_t blocked;
 	struct deferred_list deferred;
+	size_t deferred_bytes;
+	int rx_paused;		/* not read from meanwhile (defer.c) */
 
 	/* Partial message being received in fragments. */
 	char *rx;
@@ -124,6 +131,9 @@ struct conn {
 	uint64_t bucket_ms;
 
 	int closing;		/* close frame queued: hang up after it */
+	int draining;		/* closing once the owed replies are out */
+	int close_sent;		/* our close frame is out: waiting for theirs */
+	uint32_t inflight;	/* requests waiting for Redis */
 	int flushing;		/* on the flush list (holds a reference) */
 	SLIST_ENTRY(conn) flush_entry;
 	uint64_t rx_ms;		/* mono_ms() of the last frame received */
@@ -193,6 +203,21 @@ struct store_events {
 	void (*unsubscribed)(const char *channel, size_t);
 };
 
+/* What a script's reply must look like (shape.c checks it). */
+enum shape {
+	SHAPE_JOIN,
+	SHAPE_LEAVE,
+	SHAPE_APPEND,
+	SHAPE_STATE_SET,
+	SHAPE_STATE,		/* read.lua, what = state */
+	SHAPE_PRESENCE,
+	SHAPE_HISTORY,
+	SHAPE_ROOMS,
+	SHAPE_GC,
+	SHAPE_MATCH,
+	SHAPE_LOCK,
+};
+
 /* Counters for logs, the node hash and (later) /metrics. */
 struct stats {
 	uint64_t conns_total;
@@ -224,6 +249,9 @@ struct frame *frame_ping(void);
 struct frame *frame_ref(struct frame *);
 void frame_unref(struct frame *);
 int frame_parse_seq(const char *, size_t, struct seq *, size_t *);
+int frame_is_close(const struct frame *);
+void frame_close_parts(const struct frame *, uint16_t *,
+    const unsigned char **, size_t *);
 
 /* conn.c */
 struct conn *conn_new(struct lws *);
@@ -233,6 +261,11 @@ struct conn *conn_find(const char *);
 void conn_closed(struct conn *);
 void conn_send(struct conn *, struct frame *);
 void conn_send_text(struct conn *, const char *, size_t);
+void conn_send_reply(struct conn *, struct frame *);
+void conn_close_after_replies(struct conn *, uint16_t, const char *);
+int conn_busy(const struct conn *);
+void conn_rx_pause(struct conn *, int);
+int conn_drained(const struct conn *);
 uint64_t conn_ticket(struct conn *);
 void conn_reply(struct conn *, uint64_t, struct frame *);
 void conn_reply_text(struct conn *, uint64_t, const char *, size_t);
@@ -251,6 +284,7 @@ void conn_each(void (*)(struct conn *, void *), void *);
 void defer_init(void (*)(struct conn *, const char *, size_t));
 int defer_hold(struct conn *, const char *, size_t);
 void defer_block(struct conn *);
+void defer_block_first(struct conn *, const char *, size_t);
 void defer_unblock(struct conn *);
 void defer_clear(struct conn *);
 
@@ -264,6 +298,9 @@ void reply_ok_fields(struct conn *, uint64_t, const char *ref,
 void reply_pong(struct conn *, uint64_t, const char *ref);
 void reply_joined(struct conn *, uint64_t, const char *ref, const char *room,
     struct redisReply *);
+void reply_joined_begin(struct buf *, const char *ref, const char *room,
+    struct redisReply *);
+void reply_joined_finish(struct conn *, uint64_t, struct buf *, int);
 void reply_left(struct conn *, uint64_t, const char *ref, const char *room);
 void reply_matched(struct conn *, uint64_t, const char *ref,
     const char *room, struct redisReply *, int created);
@@ -289,7 +326,11 @@ struct req_entry {
 	int needs_room;
 	int needs_token;	/* refused once the token has expired */
 };
+/* A ref is echoed as the JSON text it was sent as, up to this. */
+#define REF_MAX 256
+#define REF_MAX_S "256"
 void request_handle(struct conn *, const char *, size_t);
+const char *req_ref_text(struct cJSON *, const char *, size_t, char **);
 void request_run(struct conn *, const char *, size_t);
 void req_error(struct req *, enum err_code, const char *, ...)
     printflike(3, 4);
@@ -301,7 +342,8 @@ int req_field_int(struct req *, struct cJSON *, const char *, long long,
 int req_field_bool(struct req *, const char *, int *);
 int req_field_seq(struct req *, const char *, const char **);
 int req_need_member(struct req *, const char **);
-void req_script(struct req *, struct script_args *, reply_fields_fn);
+void req_script(struct req *, struct script_args *, enum shape,
+    reply_fields_fn);
 void req_actor(struct buf *, struct conn *);
 
 /* req-join.c, req-write.c, req-read.c */
@@ -317,6 +359,15 @@ extern const struct req_entry req_presence_entry;
 extern const struct req_entry req_history_entry;
 extern const struct req_entry req_rooms_entry;
 extern const struct req_entry req_ping_entry;
+
+/* pace.c */
+void pace_wait(int (*)(void *), void (*)(void *), void *);
+void pace_flush(void);
+void pace_stop(void);
+
+/* replay.c */
+void replay_start(struct conn *, uint64_t, const char *ref, const char *room,
+    struct redisReply *, int incl);
 
 /* room.c */
 struct local_room *room_find(const char *);
@@ -360,6 +411,9 @@ void recover_restore_all(void);
 void recover_catch_up(struct local_room *);
 void recover_catch_up_unsent(void);
 
+/* shape.c */
+int shape_check(enum shape, const struct redisReply *);
+
 /* store.c */
 typedef void (*store_cb)(struct redisReply *, void *);
 int store_start(const struct store_events *, const char *ctl_channel);
@@ -367,8 +421,8 @@ void store_stop(void);
 int store_ready(void);
 void store_run(struct script_args *, store_cb, void *);
 void store_commandl(const char *, ...) __attribute__((sentinel));
-void store_subscribe(const char *, size_t);
-void store_unsubscribe(const char *, size_t);
+int store_subscribe(const char *, size_t);
+int store_unsubscribe(const char *, size_t);
 double store_rtt_ms(void);
 uint64_t store_up_since(void);
 void store_reset(const char *);

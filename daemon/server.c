@@ -18,6 +18,35 @@
  */
 #define RX_CHUNK 512
 
+/* The request line and headers of an upgrade, at most. */
+#define HTTP_HEADERS_MAX (JWT_TOKEN_MAX + 8192)
+
+/*
+ * Sockets accepted that are not (yet) WebSocket connections: handshakes
+ * under way and plain HTTP. They have their own bound besides lws's 10 s
+ * handshake timeout, so idle sockets cannot pile up unbounded.
+ */
+#define PENDING_MIN 64
+static size_t sockets;		/* accepted and not yet destroyed */
+static struct log_limit pending_log;
+
+/* A client connected at the TCP level: hang up at once when too many
+ * sockets are still waiting to upgrade. Returns nonzero to hang up. */
+static int
+accept_filter(void)
+{
+	size_t pending = sockets > conn_count() ? sockets - conn_count() : 0;
+	size_t bound = cfg.max_conns / 4 > PENDING_MIN ? cfg.max_conns / 4 :
+	    PENDING_MIN;
+
+	if (pending < bound)
+		return 0;
+	stats.refused++;
+	log_warnx_limited(&pending_log, "refused a connection: %zu are "
+	    "waiting to upgrade", pending);
+	return 1;
+}
+
 /* A client that sends this many oversize frames in a row is closed. */
 #define TOO_LARGE_MAX 5
 
@@ -31,6 +60,8 @@ static struct lws_context *ctx;
 static uv_check_t flush_check;
 static uv_prepare_t flush_prepare;
 
+int server_callback(struct lws *, enum lws_callback_reasons, void *, void *,
+    size_t);
 static void flush_cb(uv_check_t *);
 static void flush_prepare_cb(uv_prepare_t *);
 static void keepalive_cb(uv_timer_t *);
@@ -237,8 +268,13 @@ attach_claims(struct lws *wsi, struct conn *c)
 	c->user = xstrdup(c->claims->sub);
 }
 
-static int
-callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+/*
+ * The protocol's callback: every event of every connection on /ws and of
+ * plain HTTP. Not static only so that the request-path fuzzer
+ * (tests/fuzz/fuzz_request.c) can drive it with lws stubbed.
+ */
+int
+server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
 	struct session *s = user;
@@ -253,10 +289,13 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		send_welcome(s->c);
 		break;
 	case LWS_CALLBACK_RECEIVE:
-		if (s->c == NULL || s->c->closing)
+		if (s->c == NULL || s->c->closing || s->c->draining)
 			break;
 		heard_from(s->c);
 		return receive(wsi, s->c, in, len);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		/* The answer to our close frame: no close to echo, hang up. */
+		return s->c != NULL && s->c->close_sent;
 	case LWS_CALLBACK_RECEIVE_PONG:
 		if (s->c != NULL) {
 			log_debug("conn %s: pong", s->c->id);
@@ -281,6 +320,14 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		/* The vhost's SSL_CTX, once, as lws sets it up. */
 		tls_attach(user);
 		break;
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return accept_filter();
+	case LWS_CALLBACK_WSI_CREATE:
+		sockets++;
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		sockets--;
+		break;
 	default:
 		break;
 	}
@@ -288,7 +335,7 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 static const struct lws_protocols protocols[] = {
-	{ "roomd.v1", callback_roomd, sizeof(struct session), RX_CHUNK, 0, NULL,
+	{ "roomd.v1", server_callback, sizeof(struct session), RX_CHUNK, 0, NULL,
 	    0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
@@ -340,7 +387,9 @@ server_start(void)
 	info.count_threads = 1;
 	info.fd_limit_per_thread = (unsigned int)(cfg.max_conns + 64);
 	info.timeout_secs = 10;
-	info.max_http_header_data = 4096;
+	/* Room for the longest token roomd reads (JWT_TOKEN_MAX) and the
+	 * other headers, so a long token gets its 401, not a hang-up. */
+	info.max_http_header_data = HTTP_HEADERS_MAX;
 	info.pt_serv_buf_size = 16384;
 	ctx = lws_create_context(&info);
 	if (ctx == NULL)

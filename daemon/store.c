@@ -484,18 +484,25 @@ store_reset(const char *why)
 	schedule_retry();
 }
 
-void
+/*
+ * Subscribe to or give up a channel; the confirmation comes as an event.
+ * Returns -1 when the subscription connection is down and nothing was
+ * sent: the caller must not wait for a confirmation.
+ */
+int
 store_subscribe(const char *ch, size_t len)
 {
-	if (sub_ac != NULL && sub_up)
-		redisAsyncCommand(sub_ac, sub_message, NULL, "SUBSCRIBE %b",
-		    ch, len);
+	if (sub_ac == NULL || !sub_up)
+		return -1;
+	return redisAsyncCommand(sub_ac, sub_message, NULL, "SUBSCRIBE %b",
+	    ch, len) == REDIS_OK ? 0 : -1;
 }
 
-void
+int
 store_unsubscribe(const char *ch, size_t len)
 {
-	if (sub_ac != NULL && sub_up)
-		redisAsyncCommand(sub_ac, sub_message, NULL, "UNSUBSCRIBE %b",
-		    ch, len);
+	if (sub_ac == NULL || !sub_up)
+		return -1;
+	return redisAsyncCommand(sub_ac, sub_message, NULL, "UNSUBSCRIBE %b",
+	    ch, len) == REDIS_OK ? 0 : -1;
 }

@@ -279,3 +279,39 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+/*
+ * Client-caused messages (a request Redis refused, say) are limited per
+ * source, so a client repeating itself cannot fill the log: at most
+ * LOG_LIMIT_LINES lines each LOG_LIMIT_MS, and the first line after a quiet
+ * spell says how many were left out.
+ */
+void
+log_warnx_limited(struct log_limit *lim, const char *fmt, ...)
+{
+	char msg[LOG_MSG_MAX];
+	struct timespec tv;
+	uint64_t now;
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &tv);
+	now = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_nsec / 1000000;
+	if (lim->lines == 0 || now - lim->since_ms >= LOG_LIMIT_MS) {
+		lim->since_ms = now;
+		lim->lines = 0;
+	}
+	if (lim->lines >= LOG_LIMIT_LINES) {
+		lim->suppressed++;
+		return;
+	}
+	lim->lines++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (lim->suppressed > 0) {
+		log_warnx("%s (%llu more like it left out)", msg,
+		    (unsigned long long)lim->suppressed);
+		lim->suppressed = 0;
+	} else
+		log_warnx("%s", msg);
+}

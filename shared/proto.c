@@ -75,6 +75,16 @@ seq_parse(const char *s, size_t len, struct seq *seq)
 	return 0;
 }
 
+/*
+ * The largest stream id: nothing comes after it, so Redis refuses it as
+ * the exclusive start a since is, and a client sending it gets bad_request.
+ */
+int
+seq_is_last(const struct seq *s)
+{
+	return s->ms == UINT64_MAX && s->n == UINT64_MAX;
+}
+
 /* Order two sequence numbers numerically: -1, 0 or 1. */
 int
 seq_cmp(const struct seq *a, const struct seq *b)

@@ -228,6 +228,7 @@ script_join_args(struct script_args *sa, const struct script_join *j)
 		sa_uint(sa, j->max_members);
 	else
 		sa_str(sa, "");
+	sa_uint(sa, j->budget);
 	sa_end(sa);
 }
 
@@ -282,6 +283,7 @@ script_state_set_args(struct script_args *sa,
 	else
 		sa_str(sa, "");
 	sa_str(sa, s->by);
+	sa_uint(sa, s->max_state);
 	sa_end(sa);
 }
 
@@ -294,6 +296,8 @@ script_read_args(struct script_args *sa, const struct script_read *r)
 	sa_str(sa, r->conn);
 	sa_str(sa, r->since);
 	sa_int(sa, r->limit);
+	sa_uint(sa, r->budget);
+	sa_str(sa, r->stop);
 	sa_end(sa);
 }
 

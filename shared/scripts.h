@@ -71,6 +71,8 @@ struct script_join {
 	const char *topic;
 	const char *visibility;
 	uint64_t max_members;		/* 0: no limit */
+	uint64_t budget;		/* bytes of recovered frames; 0: no
+					   bound */
 };
 void script_join_args(struct script_args *, const struct script_join *);
 enum {
@@ -83,6 +85,7 @@ enum {
 	JOIN_R_FRAMES,			/* missed frames, oldest first */
 	JOIN_R_MEMBER,			/* the joiner's member JSON */
 	JOIN_R_DETAILS,			/* JOIN_D_* */
+	JOIN_R_MORE,			/* 1: frames stopped at the budget */
 	JOIN_R_COUNT
 };
 enum {
@@ -149,13 +152,16 @@ struct script_state_set {
 	int has_if_version;
 	long long if_version;
 	const char *by;			/* {"conn":..,"user":..} JSON */
+	uint64_t max_state;		/* bytes of keys and values; 0: no
+					   bound */
 };
 void script_state_set_args(struct script_args *,
     const struct script_state_set *);
 enum {
-	STATE_SET_R_STATUS,		/* "ok", "conflict", "not_member",
-					   "not_found" */
+	STATE_SET_R_STATUS,		/* "ok", "conflict", "too_large",
+					   "not_member", "not_found" */
 	STATE_SET_R_VERSION,		/* new, or current on conflict */
+	STATE_SET_R_BOUND = 1,		/* on too_large: the bound */
 	STATE_SET_R_SEQ,
 	STATE_SET_R_COUNT
 };
@@ -168,6 +174,9 @@ struct script_read {
 	const char *conn;		/* must be a member; NULL: none */
 	const char *since;		/* NULL: none */
 	long long limit;
+	uint64_t budget;		/* history: bytes; 0: no bound */
+	const char *stop;		/* history: last entry as an XRANGE
+					   bound; NULL: the end */
 };
 void script_read_args(struct script_args *, const struct script_read *);
 enum {
@@ -176,6 +185,9 @@ enum {
 	READ_R_STATE_VERSION = 2,
 	READ_R_MEMBERS = 1,		/* presence: member JSONs */
 	READ_R_FRAMES = 1,		/* history: frames oldest first */
+	READ_R_MORE = 2,		/* history: 1 when cut at the budget */
+	READ_R_LAST = 3,		/* history: seq of the last frame */
+	READ_R_HISTORY_COUNT = 4,
 };
 
 /* rooms.lua: rooms by member count with their details. */

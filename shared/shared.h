@@ -37,6 +37,15 @@ void log_warnx(const char *, ...) printflike(1, 2);
 void log_error(const char *, ...) printflike(1, 2);
 void fatal(const char *, ...) printflike(1, 2) __attribute__((noreturn));
 void fatalx(const char *, ...) printflike(1, 2) __attribute__((noreturn));
+#define LOG_LIMIT_LINES 3
+#define LOG_LIMIT_MS 10000
+struct log_limit {		/* zero-initialised, one per message source */
+	uint64_t since_ms;
+	unsigned int lines;
+	uint64_t suppressed;
+};
+void log_warnx_limited(struct log_limit *, const char *, ...)
+    printflike(2, 3);
 
 /* utf8.c: RFC 3629 UTF-8. */
 size_t utf8_seq_len(const unsigned char *, size_t);
@@ -104,8 +113,16 @@ struct seq {
 };
 int seq_parse(const char *, size_t, struct seq *);
 int seq_cmp(const struct seq *, const struct seq *);
+int seq_is_last(const struct seq *);
 void json_add_string(struct buf *, const char *, size_t);
 const char *json_type_name(int cjson_type);
+
+/* jsonscan.c */
+struct cJSON;
+struct cJSON *json_parse(const char *, size_t, size_t *used);
+int json_member_span(const char *, size_t, const char *name,
+    const char **val, size_t *vlen);
+int json_has_nul_escape(const char *, size_t);
 
 /* The error codes of error frames (PROTOCOL.md), in /metrics order. */
 enum err_code {

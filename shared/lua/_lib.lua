@@ -68,14 +68,6 @@ local function seq_ge(a, b)
 	return an >= bn
 end
 
-local function frames_of(entries)
-	local out = {}
-	for i, e in ipairs(entries) do
-		out[i] = with_seq(e[1], e[2][2], false)
-	end
-	return out
-end
-
 local function member_user_json(m)
 	local ok, obj = pcall(cjson.decode, m)
 	if not ok or type(obj) ~= 'table' or obj.user == nil or
@@ -83,6 +75,60 @@ local function member_user_json(m)
 		return 'null'
 	end
 	return cjson.encode(obj.user)
+end
+
+-- A page of history: frames from start to stop (XRANGE bounds, '(' for
+-- exclusive), at most limit of them and, past the first, no more than
+-- budget bytes (0: no byte bound). Read in chunks so a script never holds
+-- more than a chunk beyond the page. Returns the frames, whether the page
+-- stopped at the budget with frames of the window left, and the seq of
+-- its last frame (false when empty).
+local PAGE_CHUNK = 32
+local function read_page(events, start, stop, limit, budget)
+	local out, bytes, last = {}, 0, false
+	while #out < limit do
+		local n = math.min(PAGE_CHUNK, limit - #out)
+		local entries = redis.call('XRANGE', events, start, stop,
+		    'COUNT', n)
+		for _, e in ipairs(entries) do
+			local f = with_seq(e[1], e[2][2], false)
+			if budget > 0 and #out > 0 and bytes + #f > budget then
+				return out, true, last
+			end
+			out[#out + 1] = f
+			bytes = bytes + #f
+			last = e[1]
+		end
+		if #entries < n then break end
+		start = '(' .. last
+	end
+	return out, false, last
+end
+
+-- The id of the limit-th newest entry (where the newest-limit window
+-- starts), or false for an empty stream; read in chunks, keeping none.
+local function window_start(events, limit)
+	local stop, first, seen = '+', false, 0
+	while seen < limit do
+		local n = math.min(PAGE_CHUNK, limit - seen)
+		local rev = redis.call('XREVRANGE', events, stop, '-', 'COUNT', n)
+		if #rev > 0 then first = rev[#rev][1] end
+		seen = seen + #rev
+		if #rev < n then break end
+		stop = '(' .. first
+	end
+	return first
+end
+
+-- The bytes a room's state holds (keys and values), kept in the room hash
+-- as state_bytes; counted once for a room from before it was kept.
+local function state_bytes()
+	local b = tonumber(redis.call('HGET', KEYS[1], 'state_bytes'))
+	if b then return b end
+	b = 0
+	local flat = redis.call('HGETALL', KEYS[3])
+	for i = 1, #flat do b = b + #flat[i] end
+	return b
 end
 
 -- The membership check of reads and writes: conn ('' for none, an admin or

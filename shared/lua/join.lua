@@ -3,12 +3,16 @@
 -- KEYS: room, members, state, events, rooms index, public rooms index.
 -- ARGV: room, conn, member JSON without its closing brace, channel, history
 -- maxlen, room ttl, since ('' for none), title, topic, visibility ('' for
--- default), max_members ('' for none).
+-- default), max_members ('' for none), a byte budget for the recovered
+-- frames ('' or 0 for none).
 -- Returns {status, seq, members, state, state_version, recovered, frames,
 -- member, details} where member is the joiner's member JSON, details the
 -- room's title, topic, visibility, max_members, created_at, and (issue 10)
--- locked, pool, filter and pool_key (false when unset), and status is 'ok', 'already' (was a member: no new frame) or
--- 'room_full'; recovered is -1 without since, else 0 or 1.
+-- locked, pool, filter and pool_key (false when unset), and status is 'ok',
+-- 'already' (was a member: no new frame) or 'room_full'; recovered is -1
+-- without since, else 0 or 1; and more, 1 when the recovered frames stopped
+-- at the budget: the rest, up to seq, are read as history pages after the
+-- last of them.
 -- In C: struct script_join and its reply indices (shared/scripts.h); an argument
 -- added here is added there, in the same order.
 local room, conn = ARGV[1], ARGV[2]
@@ -39,14 +43,14 @@ end
 
 -- Frames the member missed, read before its member_joined is written so
 -- they all come before it.
-local recovered, frames = -1, {}
+local recovered, frames, more = -1, {}, false
 if since ~= '' then
 	recovered = 0
 	local first = redis.call('XRANGE', KEYS[4], '-', '+', 'COUNT', 1)
 	if #first > 0 and seq_ge(since, first[1][1]) then
 		recovered = 1
-		frames = frames_of(redis.call('XRANGE', KEYS[4], '(' .. since,
-		    '+', 'COUNT', maxlen))
+		frames, more = read_page(KEYS[4], '(' .. since, '+',
+		    tonumber(maxlen), tonumber(ARGV[12]) or 0)
 	end
 end
 
@@ -76,4 +80,4 @@ return {status, seq, redis.call('HVALS', KEYS[2]),
     recovered, frames, member,
     redis.call('HMGET', KEYS[1], 'title', 'topic', 'visibility',
     'max_members', 'created_at',
-    'locked', 'pool', 'filter', 'pool_key')}	-- pool (issue 10)
+    'locked', 'pool', 'filter', 'pool_key'), more and 1 or 0}	-- pool (issue 10)

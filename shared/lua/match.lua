@@ -12,7 +12,7 @@
 -- room to create, history maxlen, room ttl, title, topic, visibility (''
 -- for private).
 -- Returns {status, seq, members, state, state_version, recovered,
--- frames, member, details, room, created}: as join.lua (recovered is
+-- frames, member, details, more, room, created}: as join.lua (recovered is
 -- always -1, frames empty), status 'ok', 'already' (the conn was already
 -- a member of the room picked: no new frame) or 'conflict' (the room to
 -- create exists already: nothing was written); details are title, topic,
@@ -115,4 +115,4 @@ return {status, seq, redis.call('HVALS', k[2]), redis.call('HGETALL', k[3]),
     tonumber(redis.call('HGET', k[1], 'state_version')) or 0, -1, {},
     member, redis.call('HMGET', k[1], 'title', 'topic', 'visibility',
     'max_members', 'created_at', 'locked', 'pool', 'filter', 'pool_key'),
-    room, created}
+    0, room, created}
