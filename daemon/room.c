@@ -159,6 +159,22 @@ room_unsubscribed(const char *channel, size_t chlen)
 		room_free(lr);
 }
 
+/*
+ * Redis Cluster: the room's subscription was lost (slot moved, failover)
+ * and the store is subscribing again by itself: wait for the confirmation
+ * as for a new one, then catch up from history on what was missed.
+ */
+void
+room_sub_lost(const char *channel, size_t chlen)
+{
+	struct local_room *lr = room_of_channel(channel, chlen);
+
+	if (lr == NULL || lr->sub != SUB_SUBSCRIBED)
+		return;
+	lr->sub = SUB_SUBSCRIBING;
+	lr->catchup_needed = lr->nmembers > 0;
+}
+
 static void
 room_resubscribe_one(struct local_room *lr, void *arg)
 {

@@ -55,12 +55,16 @@ static void sub_message(redisAsyncContext *, void *, void *);
 int
 store_ready(void)
 {
+	if (store_cluster())
+		return stc_ready();
 	return cmd_up && sub_up;
 }
 
 double
 store_rtt_ms(void)
 {
+	if (store_cluster())
+		return stc_rtt_ms();
 	return rtt_ms;
 }
 
@@ -244,6 +248,8 @@ store_connect_all(void)
 int
 store_start(const struct store_events *ev, const char *channel)
 {
+	if (store_cluster())
+		return stc_start(ev, channel);
 	events = ev;
 	snprintf(ctl_channel, sizeof ctl_channel, "%s", channel);
 	uv_timer_init(loop, &retry_timer);
@@ -261,6 +267,10 @@ retry_timer_closed(uv_handle_t *h)
 void
 store_stop(void)
 {
+	if (store_cluster()) {
+		stc_stop();
+		return;
+	}
 	stopping = 1;
 	uv_timer_stop(&retry_timer);
 	uv_close((uv_handle_t *)&retry_timer, retry_timer_closed);
@@ -359,7 +369,9 @@ store_script(const struct script_args *sa, store_cb cb, void *arg)
 void
 store_run(struct script_args *sa, store_cb cb, void *arg)
 {
-	if (store_script(sa, cb, arg) != 0 && cb != NULL)
+	if (store_cluster())
+		stc_run(sa, cb, arg);
+	else if (store_script(sa, cb, arg) != 0 && cb != NULL)
 		cb(NULL, arg);
 	script_args_free(sa);
 }
@@ -387,6 +399,8 @@ store_command(store_cb cb, void *arg, int argc, const char **argv,
 {
 	struct command_call *cc;
 
+	if (store_cluster())
+		return stc_command(cb, arg, argc, argv, lens);
 	if (!cmd_up || cmd_ac == NULL)
 		return -1;
 	cc = xmalloc(sizeof *cc);
@@ -463,6 +477,8 @@ sub_message(redisAsyncContext *ac, void *r, void *priv)
 uint64_t
 store_up_since(void)
 {
+	if (store_cluster())
+		return stc_up_since();
 	return store_ready() ? up_since : 0;
 }
 
@@ -474,6 +490,8 @@ store_up_since(void)
 void
 store_reset(const char *why)
 {
+	if (store_cluster())
+		return;	/* the cluster layer drops silent nodes itself */
 	log_warnx("redis: %s: reconnecting", why);
 	if (cmd_ac != NULL)
 		redisAsyncFree(cmd_ac);
@@ -487,7 +505,9 @@ store_reset(const char *why)
 void
 store_subscribe(const char *ch, size_t len)
 {
-	if (sub_ac != NULL && sub_up)
+	if (store_cluster())
+		stc_subscribe(ch, len);
+	else if (sub_ac != NULL && sub_up)
 		redisAsyncCommand(sub_ac, sub_message, NULL, "SUBSCRIBE %b",
 		    ch, len);
 }
@@ -495,7 +515,9 @@ store_subscribe(const char *ch, size_t len)
 void
 store_unsubscribe(const char *ch, size_t len)
 {
-	if (sub_ac != NULL && sub_up)
+	if (store_cluster())
+		stc_unsubscribe(ch, len);
+	else if (sub_ac != NULL && sub_up)
 		redisAsyncCommand(sub_ac, sub_message, NULL, "UNSUBSCRIBE %b",
 		    ch, len);
 }

@@ -34,6 +34,8 @@ enum script_id {
 const char *script_source(enum script_id);
 const char *script_sha(enum script_id);
 const char *script_name(enum script_id);
+void script_use_cluster(int);
+int script_cluster(void);
 
 #define SCRIPT_ARGV_MAX 24
 
@@ -52,6 +54,8 @@ struct script_args {
 	struct buf b;
 };
 void script_args_free(struct script_args *);
+#define SCRIPT_ROOM_KEYS 4		/* room, :members, :state, :events */
+int script_take_outside(struct script_args *, const char **, int);
 
 /* The scripts that answer with a status word put it first. */
 #define SCRIPT_R_STATUS 0
