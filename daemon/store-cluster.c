@@ -371,10 +371,232 @@ script_done(struct redisReply *r, void *arg)
 }
 
 /*
+ * rooms.lua reads each listed room's hash, in other slots than the
+ * index: here the index is read on its shard, then each room's details
+ * on theirs, and the script's reply is put together from those (strings
+ * copied: hiredis frees its replies after each callback).
+ */
+struct rooms_call {
+	store_cb cb;
+	void *arg;
+	char *prefix;
+	char *idx;
+	char *want;		/* "" for any visibility */
+	long long limit;
+	size_t n, pending;
+	char **ids;
+	long long *counts;
+	redisReply **rows;	/* NULL: stale or filtered out */
+};
+
+struct rooms_one {
+	struct rooms_call *rc;
+	size_t i;
+};
+
+static redisReply *
+fake_new(int type)
+{
+	redisReply *r = xcalloc(1, sizeof *r);
+
+	r->type = type;
+	return r;
+}
+
+static redisReply *
+fake_str(const char *s, size_t len)
+{
+	redisReply *r = fake_new(REDIS_REPLY_STRING);
+
+	r->str = xstrndup(s, len);
+	r->len = len;
+	return r;
+}
+
+static redisReply *
+fake_int(long long v)
+{
+	redisReply *r = fake_new(REDIS_REPLY_INTEGER);
+
+	r->integer = v;
+	return r;
+}
+
+static void
+fake_free(redisReply *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->elements; i++)
+		fake_free(r->element[i]);
+	free(r->element);
+	free(r->str);
+	free(r);
+}
+
+static void
+rooms_finish(struct rooms_call *rc)
+{
+	redisReply *top = fake_new(REDIS_REPLY_ARRAY);
+
+	top->element = xcalloc(rc->n + 1, sizeof *top->element);
+	for (size_t i = 0; i < rc->n; i++) {
+		if (rc->rows[i] == NULL)
+			continue;
+		if ((long long)top->elements < rc->limit)
+			top->element[top->elements++] = rc->rows[i];
+		else
+			fake_free(rc->rows[i]);
+	}
+	if (rc->cb != NULL)
+		rc->cb(stopping ? NULL : top, rc->arg);
+	fake_free(top);
+	for (size_t i = 0; i < rc->n; i++)
+		free(rc->ids[i]);
+	free(rc->ids);
+	free(rc->counts);
+	free(rc->rows);
+	free(rc->prefix);
+	free(rc->idx);
+	free(rc->want);
+	free(rc);
+}
+
+static const char *
+elem_str(const redisReply *d, size_t i, size_t *len)
+{
+	if (i < d->elements && d->element[i]->type == REDIS_REPLY_STRING) {
+		*len = d->element[i]->len;
+		return d->element[i]->str;
+	}
+	*len = 0;
+	return NULL;
+}
+
+static void
+rooms_detail(struct redisReply *d, void *arg)
+{
+	struct rooms_one *one = arg;
+	struct rooms_call *rc = one->rc;
+	size_t i = one->i, len;
+	const char *s, *vis;
+	redisReply *row;
+
+	free(one);
+	if (d != NULL && d->type == REDIS_REPLY_ARRAY && d->elements == 5) {
+		if (elem_str(d, 4, &len) == NULL) {
+			/* The room's keys are gone: drop the entry. */
+			index_write("ZREM", rc->idx, NULL, rc->ids[i]);
+		} else {
+			vis = elem_str(d, 2, &len);
+			if (vis == NULL)
+				vis = "public";
+			if (rc->want[0] == '\0' || strcmp(rc->want, vis) == 0) {
+				row = fake_new(REDIS_REPLY_ARRAY);
+				row->element = xcalloc(ROOMS_R_COUNT,
+				    sizeof *row->element);
+				row->elements = ROOMS_R_COUNT;
+				row->element[ROOMS_R_ROOM] = fake_str(
+				    rc->ids[i], strlen(rc->ids[i]));
+				s = elem_str(d, 0, &len);
+				row->element[ROOMS_R_TITLE] = fake_str(
+				    s ? s : "", len);
+				s = elem_str(d, 1, &len);
+				row->element[ROOMS_R_TOPIC] = fake_str(
+				    s ? s : "", len);
+				row->element[ROOMS_R_VISIBILITY] = fake_str(vis,
+				    strlen(vis));
+				row->element[ROOMS_R_MEMBERS] = fake_int(
+				    rc->counts[i]);
+				s = elem_str(d, 3, &len);
+				row->element[ROOMS_R_MAX_MEMBERS] = fake_int(
+				    s ? strtoll(s, NULL, 10) : 0);
+				s = elem_str(d, 4, &len);
+				row->element[ROOMS_R_CREATED_AT] = fake_int(
+				    s ? strtoll(s, NULL, 10) : 0);
+				rc->rows[i] = row;
+			}
+		}
+	}
+	if (--rc->pending == 0)
+		rooms_finish(rc);
+}
+
+static void
+rooms_index(struct redisReply *r, void *arg)
+{
+	struct rooms_call *rc = arg;
+	struct buf key;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		if (rc->cb != NULL)
+			rc->cb(r, rc->arg);
+		rc->cb = NULL;
+		rooms_finish(rc);
+		return;
+	}
+	rc->n = r->elements / 2;
+	rc->ids = xcalloc(rc->n + 1, sizeof *rc->ids);
+	rc->counts = xcalloc(rc->n + 1, sizeof *rc->counts);
+	rc->rows = xcalloc(rc->n + 1, sizeof *rc->rows);
+	for (size_t i = 0; i < rc->n; i++) {
+		rc->ids[i] = xstrndup(r->element[2 * i]->str,
+		    r->element[2 * i]->len);
+		rc->counts[i] = strtoll(r->element[2 * i + 1]->str, NULL, 10);
+	}
+	rc->pending = rc->n + 1;
+	for (size_t i = 0; i < rc->n; i++) {
+		struct rooms_one *one = xmalloc(sizeof *one);
+		const char *argv[7] = { "HMGET", NULL, "title", "topic",
+		    "visibility", "max_members", "created_at" };
+
+		one->rc = rc;
+		one->i = i;
+		buf_init(&key);
+		key_room(&key, rc->prefix, rc->ids[i], "");
+		argv[1] = key.p;
+		if (cluster_command(cl, NULL, 0, rooms_detail, one, 7, argv,
+		    NULL) != 0) {
+			free(one);
+			rc->pending--;
+		}
+		buf_free(&key);
+	}
+	if (--rc->pending == 0)
+		rooms_finish(rc);
+}
+
+static void
+stc_rooms(struct script_args *sa, store_cb cb, void *arg)
+{
+	struct rooms_call *rc = xcalloc(1, sizeof *rc);
+	char stop[24];
+	long long fetch;
+	const char *argv[5] = { "ZREVRANGE", NULL, "0", stop, "WITHSCORES" };
+
+	rc->cb = cb;
+	rc->arg = arg;
+	rc->idx = xstrdup(sa->argv[0]);
+	rc->prefix = xstrdup(sa->argv[1]);
+	rc->limit = strtoll(sa->argv[2], NULL, 10);
+	rc->want = xstrdup(sa->argc > 3 ? sa->argv[3] : "");
+	/* A filtered listing looks further down the index. */
+	fetch = rc->want[0] != '\0' ? rc->limit * 4 + 100 : rc->limit + 20;
+	snprintf(stop, sizeof stop, "%lld", fetch - 1);
+	argv[1] = rc->idx;
+	if (cluster_command(cl, NULL, 0, rooms_index, rc, 5, argv,
+	    NULL) != 0) {
+		rc->cb = NULL;
+		rooms_finish(rc);
+		if (cb != NULL)
+			cb(NULL, arg);
+	}
+}
+
+/*
  * Run the script call sa on its room's shard (sa is left for the caller
- * to free). gc and rooms read keys of many slots, which no one script can
- * in a cluster: they answer NULL here (roomctl gc and rooms do that work
- * across the shards).
+ * to free). gc reads keys of many slots, which no one script can in a
+ * cluster: node_gc does that work itself there (stc_gc).
  */
 void
 stc_run(struct script_args *sa, store_cb cb, void *arg)
@@ -382,10 +604,13 @@ stc_run(struct script_args *sa, store_cb cb, void *arg)
 	struct stc_call *sc;
 	const char *outside[2];
 
-	if (cl == NULL || !cluster_ready(cl) || sa->id == SCRIPT_GC ||
-	    sa->id == SCRIPT_ROOMS) {
+	if (cl == NULL || !cluster_ready(cl) || sa->id == SCRIPT_GC) {
 		if (cb != NULL)
 			cb(NULL, arg);
+		return;
+	}
+	if (sa->id == SCRIPT_ROOMS) {
+		stc_rooms(sa, cb, arg);
 		return;
 	}
 	sc = xcalloc(1, sizeof *sc);
