@@ -594,9 +594,291 @@ stc_rooms(struct script_args *sa, store_cb cb, void *arg)
 }
 
 /*
+ * gc.lua reads the node set and every room: across the shards it is done
+ * here step by step, with the same outcome (members of dead nodes leave
+ * through the leave script with node_lost) and a reply of its shape.
+ */
+struct gc_call {
+	store_cb cb;
+	void *arg;
+	char *prefix;
+	uint64_t maxlen, ttl, empty_ttl;
+	size_t pending;
+	char **ids;		/* node ids to check, then the dead ones */
+	size_t nids;
+	int *alive;
+	char *restarted;	/* or NULL */
+	size_t ndead;
+	char **dead;
+	long long removed, closed;
+};
+
+struct gc_check {
+	struct gc_call *gc;
+	size_t i;
+};
+
+static void gc_rooms(struct gc_call *);
+
+static void
+gc_finish(struct gc_call *gc)
+{
+	redisReply *top = fake_new(REDIS_REPLY_ARRAY), *d;
+	char *gone;
+
+	xasprintf(&gone, "%snodes:gone", gc->prefix);
+	for (size_t i = 0; i < gc->ndead; i++)
+		if (gc->restarted == NULL || strcmp(gc->dead[i],
+		    gc->restarted) != 0)
+			index_write("SADD", gone, NULL, gc->dead[i]);
+	free(gone);
+	top->element = xcalloc(GC_R_COUNT, sizeof *top->element);
+	top->elements = GC_R_COUNT;
+	d = top->element[GC_R_DEAD] = fake_new(REDIS_REPLY_ARRAY);
+	d->element = xcalloc(gc->ndead + 1, sizeof *d->element);
+	for (size_t i = 0; i < gc->ndead; i++)
+		if (gc->restarted == NULL || strcmp(gc->dead[i],
+		    gc->restarted) != 0)
+			d->element[d->elements++] = fake_str(gc->dead[i],
+			    strlen(gc->dead[i]));
+	top->element[GC_R_REMOVED] = fake_int(gc->removed);
+	top->element[GC_R_CLOSED] = fake_int(gc->closed);
+	top->element[GC_R_DROPPED] = fake_int(0);
+	if (gc->cb != NULL)
+		gc->cb(stopping ? NULL : top, gc->arg);
+	fake_free(top);
+	for (size_t i = 0; i < gc->nids; i++)
+		free(gc->ids[i]);
+	for (size_t i = 0; i < gc->ndead; i++)
+		free(gc->dead[i]);
+	free(gc->ids);
+	free(gc->dead);
+	free(gc->alive);
+	free(gc->restarted);
+	free(gc->prefix);
+	free(gc);
+}
+
+static int
+gc_is_dead(const struct gc_call *gc, const char *node, size_t len)
+{
+	for (size_t i = 0; i < gc->ndead; i++)
+		if (strlen(gc->dead[i]) == len &&
+		    memcmp(gc->dead[i], node, len) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+gc_left(struct redisReply *r, void *arg)
+{
+	struct gc_call *gc = arg;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
+	    r->elements == LEAVE_R_COUNT) {
+		gc->removed += r->element[LEAVE_R_REMOVED]->integer;
+		gc->closed += r->element[LEAVE_R_CLOSED]->integer;
+	}
+	if (--gc->pending == 0)
+		gc_finish(gc);
+}
+
+struct gc_room {
+	struct gc_call *gc;
+	char *room;
+};
+
+static void
+gc_members(struct redisReply *r, void *arg)
+{
+	struct gc_room *gr = arg;
+	struct gc_call *gc = gr->gc;
+	const char *p, *q;
+
+	for (size_t k = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
+	    k + 1 < r->elements && !stopping; k += 2) {
+		struct script_args sa;
+
+		p = strstr(r->element[k + 1]->str, "\"node\":\"");
+		if (p == NULL)
+			continue;
+		p += 8;
+		if ((q = strchr(p, '"')) == NULL ||
+		    !gc_is_dead(gc, p, (size_t)(q - p)))
+			continue;
+		script_leave_args(&sa, &(struct script_leave){
+			.prefix = gc->prefix,
+			.room = gr->room,
+			.conn = r->element[k]->str,
+			.maxlen = gc->maxlen,
+			.ttl = gc->ttl,
+			.empty_ttl = gc->empty_ttl,
+			.reason = "node_lost",
+		});
+		gc->pending++;
+		stc_run(&sa, gc_left, gc);
+		script_args_free(&sa);
+	}
+	free(gr->room);
+	free(gr);
+	if (--gc->pending == 0)
+		gc_finish(gc);
+}
+
+static void
+gc_room_list(struct redisReply *r, void *arg)
+{
+	struct gc_call *gc = arg;
+	struct buf key;
+
+	for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
+	    i < r->elements && !stopping; i++) {
+		struct gc_room *gr = xmalloc(sizeof *gr);
+		const char *argv[2] = { "HGETALL", NULL };
+
+		gr->gc = gc;
+		gr->room = xstrndup(r->element[i]->str, r->element[i]->len);
+		buf_init(&key);
+		key_room(&key, gc->prefix, gr->room, ":members");
+		argv[1] = key.p;
+		gc->pending++;
+		if (cluster_command(cl, NULL, 0, gc_members, gr, 2, argv,
+		    NULL) != 0) {
+			gc->pending--;
+			free(gr->room);
+			free(gr);
+		}
+		buf_free(&key);
+	}
+	if (--gc->pending == 0)
+		gc_finish(gc);
+}
+
+/* The dead nodes are known: look for their members in every room. */
+static void
+gc_rooms(struct gc_call *gc)
+{
+	char *idx;
+	const char *argv[4] = { "ZRANGE", NULL, "0", "-1" };
+
+	for (size_t i = 0; i < gc->nids; i++)
+		if (!gc->alive[i]) {
+			gc->dead = xrealloc(gc->dead, (gc->ndead + 1) *
+			    sizeof *gc->dead);
+			gc->dead[gc->ndead++] = xstrdup(gc->ids[i]);
+		}
+	if (gc->restarted != NULL) {
+		gc->dead = xrealloc(gc->dead, (gc->ndead + 1) *
+		    sizeof *gc->dead);
+		gc->dead[gc->ndead++] = xstrdup(gc->restarted);
+	}
+	if (gc->ndead == 0 || stopping) {
+		gc_finish(gc);
+		return;
+	}
+	xasprintf(&idx, "%srooms", gc->prefix);
+	argv[1] = idx;
+	gc->pending = 1;
+	if (cluster_command(cl, NULL, 0, gc_room_list, gc, 4, argv,
+	    NULL) != 0)
+		gc_finish(gc);
+	free(idx);
+}
+
+static void
+gc_checked(struct redisReply *r, void *arg)
+{
+	struct gc_check *ck = arg;
+	struct gc_call *gc = ck->gc;
+
+	/* Dead only when both say so: no node:id key (EXISTS 0), and
+	 * not in nodes:gone yet (SISMEMBER 0). */
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER || r->integer != 0)
+		gc->alive[ck->i] = 1;
+	free(ck);
+	if (--gc->pending == 0)
+		gc_rooms(gc);
+}
+
+static void
+gc_nodes(struct redisReply *r, void *arg)
+{
+	struct gc_call *gc = arg;
+	struct buf key;
+	char *gone;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || stopping) {
+		gc_finish(gc);
+		return;
+	}
+	gc->nids = r->elements;
+	gc->ids = xcalloc(gc->nids + 1, sizeof *gc->ids);
+	gc->alive = xcalloc(gc->nids + 1, sizeof *gc->alive);
+	for (size_t i = 0; i < gc->nids; i++) {
+		gc->ids[i] = xstrndup(r->element[i]->str, r->element[i]->len);
+		if (gc->restarted != NULL && strcmp(gc->ids[i],
+		    gc->restarted) == 0)
+			gc->alive[i] = 1;	/* counted once, below */
+	}
+	xasprintf(&gone, "%snodes:gone", gc->prefix);
+	gc->pending = 1;
+	for (size_t i = 0; i < gc->nids; i++) {
+		struct gc_check *a = xmalloc(sizeof *a), *b = xmalloc(sizeof *b);
+		const char *ex[2] = { "EXISTS", NULL };
+		const char *sm[3] = { "SISMEMBER", gone, gc->ids[i] };
+
+		a->gc = b->gc = gc;
+		a->i = b->i = i;
+		buf_init(&key);
+		key_plain(&key, gc->prefix, "node:");
+		buf_adds(&key, gc->ids[i]);
+		ex[1] = key.p;
+		gc->pending += 2;
+		if (cluster_command(cl, NULL, 0, gc_checked, a, 2, ex,
+		    NULL) != 0) {
+			gc->alive[i] = 1;
+			gc->pending--;
+			free(a);
+		}
+		if (cluster_command(cl, NULL, 0, gc_checked, b, 3, sm,
+		    NULL) != 0) {
+			gc->alive[i] = 1;
+			gc->pending--;
+			free(b);
+		}
+		buf_free(&key);
+	}
+	free(gone);
+	if (--gc->pending == 0)
+		gc_rooms(gc);
+}
+
+static void
+stc_gc(struct script_args *sa, store_cb cb, void *arg)
+{
+	struct gc_call *gc = xcalloc(1, sizeof *gc);
+	const char *argv[2] = { "SMEMBERS", NULL };
+	char *set;
+
+	gc->cb = cb;
+	gc->arg = arg;
+	gc->prefix = xstrdup(sa->argv[0]);
+	gc->maxlen = strtoull(sa->argv[1], NULL, 10);
+	gc->ttl = strtoull(sa->argv[2], NULL, 10);
+	gc->empty_ttl = strtoull(sa->argv[3], NULL, 10);
+	if (sa->argc > 5 && sa->argv[5][0] != '\0')
+		gc->restarted = xstrdup(sa->argv[5]);
+	xasprintf(&set, "%snodes", gc->prefix);
+	argv[1] = set;
+	if (cluster_command(cl, NULL, 0, gc_nodes, gc, 2, argv, NULL) != 0)
+		gc_finish(gc);
+	free(set);
+}
+
+/*
  * Run the script call sa on its room's shard (sa is left for the caller
- * to free). gc reads keys of many slots, which no one script can in a
- * cluster: node_gc does that work itself there (stc_gc).
+ * to free). gc and rooms read keys of many slots, which no one script
+ * can in a cluster: stc_gc and stc_rooms do their work command by command.
  */
 void
 stc_run(struct script_args *sa, store_cb cb, void *arg)
@@ -604,9 +886,13 @@ stc_run(struct script_args *sa, store_cb cb, void *arg)
 	struct stc_call *sc;
 	const char *outside[2];
 
-	if (cl == NULL || !cluster_ready(cl) || sa->id == SCRIPT_GC) {
+	if (cl == NULL || !cluster_ready(cl)) {
 		if (cb != NULL)
 			cb(NULL, arg);
+		return;
+	}
+	if (sa->id == SCRIPT_GC) {
+		stc_gc(sa, cb, arg);
 		return;
 	}
 	if (sa->id == SCRIPT_ROOMS) {
