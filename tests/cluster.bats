@@ -313,3 +313,80 @@ expect event event=hi
 EOF
 	grep -q 'no seed node answers' "$BATS_TEST_TMPDIR/n1.log"
 }
+
+# migrate_slot SLOT FROM TO: move SLOT from the master on FROM to the one
+# on TO as redis-cli --cluster reshard does (IMPORTING/MIGRATING, MIGRATE
+# of its keys, SETSLOT NODE everywhere), pausing in each phase so that
+# commands meet ASK while the keys are on the target.
+migrate_slot() {
+	local s=$1 from=$2 to=$3 fid tid keys p
+	fid=$(cluster_id "$from")
+	tid=$(cluster_id "$to")
+	ccli "$to" cluster setslot "$s" importing "$fid" >/dev/null
+	ccli "$from" cluster setslot "$s" migrating "$tid" >/dev/null
+	sleep 0.3
+	keys=$(ccli "$from" cluster getkeysinslot "$s" 100)
+	# shellcheck disable=SC2086
+	[ -n "$keys" ] && ccli "$from" migrate 127.0.0.1 "$to" "" 0 5000 \
+	    keys $keys >/dev/null
+	sleep 0.5
+	ccli "$to" cluster setslot "$s" node "$tid" >/dev/null
+	ccli "$from" cluster setslot "$s" node "$tid" >/dev/null
+	for p in "${CLUSTER_PORTS[@]}"; do
+		[ "$p" = "$from" ] || [ "$p" = "$to" ] && continue
+		cluster_is_master "$p" &&
+		    ccli "$p" cluster setslot "$s" node "$tid" >/dev/null
+	done
+	return 0
+}
+
+@test "a busy room's slot migrates: no acknowledged event lost, every member still receiving" {
+	cluster_nodes
+	Z=mig
+	S=$(cluster_slot "roomd:room:{$Z}")
+	M=$(cluster_owner "$S")
+	T=$(cluster_other_master "$M")
+	T1=$BATS_TEST_TMPDIR/m1.jsonl
+	T2=$BATS_TEST_TMPDIR/m2.jsonl
+	TP=$BATS_TEST_TMPDIR/p.jsonl
+	sim_bg m1 --url "$URL_n1" --transcript "$T1" "join $Z
+expect event event=end within 40s"
+	sim_bg m2 --url "$URL_n2" --transcript "$T2" "join $Z
+expect event event=end within 40s"
+	wait_for 10 members_are "$Z" 2
+	sim_bg pub --clients 2 --url "$URL_n1,$URL_n2" --transcript "$TP" - <<EOF
+join $Z
+$(repeat 150 "publish $Z e@k@-\$i
+sleep 10ms")
+sleep 1s
+EOF
+	sleep 0.5
+	migrate_slot "$S" "$M" "$T"
+	sim_wait pub
+	assert_success
+	[ "$(cluster_owner "$S")" = "$T" ]
+	run -0 sim --url "$URL_n1" "join $Z
+publish $Z end
+expect event event=end within 10s"
+	sim_wait m1
+	assert_success
+	sim_wait m2
+	assert_success
+	# Every publish acknowledged (an ok with its seq) reached both
+	# members, in one order; the room's keys moved with the slot.
+	jq -s -c '[.[] | select(.dir == "in" and .frame.type == "ok" and
+	    .frame.seq != null and .frame.ref != 1) | .frame.seq] | sort' \
+	    "$TP" >"$BATS_TEST_TMPDIR/acked"
+	n=$(jq length "$BATS_TEST_TMPDIR/acked")
+	[ "$n" -ge 250 ] || { echo "only $n publishes acknowledged"; return 1; }
+	for t in "$T1" "$T2"; do
+		tx_jq "$t" 0 'map(select(.type == "event") | .seq)' \
+		    >"$BATS_TEST_TMPDIR/got"
+		check_seqs "$BATS_TEST_TMPDIR/got"
+		run jq -n -c --slurpfile a "$BATS_TEST_TMPDIR/acked" \
+		    --slurpfile g "$BATS_TEST_TMPDIR/got" '$a[0] - $g[0]'
+		assert_output '[]'
+	done
+	[ "$(ccli "$T" exists "roomd:room:{$Z}:events")" = 1 ]
+	grep -q 'caught up' "$BATS_TEST_TMPDIR/n1.log" "$BATS_TEST_TMPDIR/n2.log"
+}
