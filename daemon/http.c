@@ -172,6 +172,9 @@ http_shards(struct buf *b, int *ok)
 	struct cluster_shard sh[64];
 	size_t n = store_shards(sh, sizeof sh / sizeof sh[0]), up = 0;
 
+	if (n > sizeof sh / sizeof sh[0])
+		n = sizeof sh / sizeof sh[0];
+
 	buf_adds(b, ",\"shards\":[");
 	for (size_t i = 0; i < n; i++) {
 		buf_printf(b, "%s{\"addr\":", i > 0 ? "," : "");

@@ -264,7 +264,7 @@ join_room(struct conn *c, uint64_t ticket, const char *ref, const char *room,
 	struct room_op *op;
 	struct buf b;
 
-	if (!store_ready()) {
+	if (!store_ready() || !store_room_up(room)) {
 		reply_error(c, ticket, ref, ERR_UNAVAILABLE,
 		    "redis is unavailable");
 		return;

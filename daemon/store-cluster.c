@@ -984,6 +984,23 @@ stc_unsubscribe(const char *ch, size_t len)
 		uv_timer_start(&unsub_timer, unsub_fire, 0, 0);
 }
 
+/* Whether room's shard answers (always, on one Redis: store_ready
+ * says). */
+int
+store_room_up(const char *room)
+{
+	struct buf key;
+	int up;
+
+	if (cl == NULL)
+		return 1;
+	buf_init(&key);
+	key_room(&key, cfg.prefix, room, "");
+	up = cluster_key_up(cl, key.p, key.len);
+	buf_free(&key);
+	return up;
+}
+
 /* Per-shard health for /healthz; 0 on one Redis. */
 size_t
 store_shards(struct cluster_shard *out, size_t max)

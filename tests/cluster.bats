@@ -250,6 +250,7 @@ EOF
 	O=$(cluster_other_master "$M")
 	L=$(room_on "$O")
 	R=$(cluster_replica_of "$M")
+	J=$(room_on "$M")
 	sim_bg a --url "$URL_n1" - <<EOF
 join $K {"who":"a"}
 join $L
@@ -271,9 +272,15 @@ publish $L during
 expect event room=$L event=during
 send {"type":"publish","room":"$K","event":"lost","ref":"k"}
 expect error ref=k code=unavailable within 8s
+send {"type":"join","room":"$J","ref":"j"}
+expect error ref=j code=unavailable
+publish $L still
+expect event room=$L event=still
 EOF
 	wait_for 20 cluster_is_master "$R"
 	wait_for 20 shards_up n1 3
+	run -0 metric n1 "roomd_redis_shard_up{shard=\"127.0.0.1:$R\"}"
+	assert_output 1
 	wait_for 10 healthz_is n1 200
 	# Both nodes wrote their members back on the promoted replica.
 	wait_for 10 members_are "$K" 2
