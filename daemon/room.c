@@ -162,7 +162,10 @@ room_unsubscribed(const char *channel, size_t chlen)
 /*
  * Redis Cluster: the room's subscription was lost (slot moved, failover)
  * and the store is subscribing again by itself: wait for the confirmation
- * as for a new one, then catch up from history on what was missed.
+ * as for a new one, then catch up from history on what was missed. Live
+ * frames are held from now on, not only from the confirmation: one that
+ * came on a subscription that is lost again a moment later would move the
+ * members past frames that subscription missed.
  */
 void
 room_sub_lost(const char *channel, size_t chlen)
@@ -173,6 +176,8 @@ room_sub_lost(const char *channel, size_t chlen)
 		return;
 	lr->sub = SUB_SUBSCRIBING;
 	lr->catchup_needed = lr->nmembers > 0;
+	if (lr->catchup_needed)
+		lr->catching_up = 1;
 }
 
 static void

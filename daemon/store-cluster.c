@@ -24,6 +24,9 @@
 #include "roomd.h"
 
 #define READY_DELAY_MS 50	/* coalesce the masters coming up at once */
+#define SETTLE_MS 1000		/* a subscription back after a loss must
+				 * last this long before the room trusts it */
+#define SETTLE_TICK_MS 100
 #define CLUSTER_TIMEOUT_MS 5000	/* above the slowest script */
 
 static struct cluster *cl;
@@ -38,6 +41,23 @@ static int stopping;
  * the loop (the layer confirms no SUNSUBSCRIBE of ours). */
 static char **unsub_q;
 static size_t unsub_n;
+
+/*
+ * Channels whose subscription was lost, and when the one that replaced it
+ * may be reported (0: not confirmed yet). During a failover the first new
+ * subscription may land on a node that is about to lose the slot too (the
+ * old master, a replica by now, or a map read from a node that has not
+ * heard yet) and miss frames meanwhile; holding the confirmation until
+ * the subscription has lasted SETTLE_MS means the room's catch-up from
+ * history comes after the last such move and misses nothing.
+ */
+struct settle {
+	char *ch;
+	uint64_t due;
+};
+static struct settle *settles;
+static size_t nsettles;
+static uv_timer_t settle_timer;
 
 /* A script call in flight, with what its index follow-up needs. */
 struct stc_call {
@@ -152,15 +172,67 @@ on_message(const char *ch, size_t chlen, const char *msg, size_t len,
 	events->message(ch, chlen, msg, len);
 }
 
+static struct settle *
+settle_find(const char *ch, size_t len)
+{
+	for (size_t i = 0; i < nsettles; i++)
+		if (strlen(settles[i].ch) == len &&
+		    memcmp(settles[i].ch, ch, len) == 0)
+			return &settles[i];
+	return NULL;
+}
+
+static void
+settle_fire(uv_timer_t *t)
+{
+	uint64_t now = mono_ms();
+	size_t i = 0;
+	char *ch;
+
+	(void)t;
+	while (i < nsettles && !stopping) {
+		if (settles[i].due == 0 || settles[i].due > now) {
+			i++;
+			continue;
+		}
+		ch = settles[i].ch;
+		settles[i] = settles[--nsettles];
+		events->subscribed(ch, strlen(ch));
+		free(ch);
+	}
+	if (nsettles == 0)
+		uv_timer_stop(&settle_timer);
+}
+
 static void
 on_subscription(const char *ch, size_t chlen, int subscribed, void *arg)
 {
+	struct settle *st;
+
 	(void)arg;
+	log_debug("redis cluster: %.*s %s", (int)chlen, ch, subscribed ?
+	    "subscribed" : "subscription lost");
 	if (is_ctl(ch, chlen))
 		return;
-	if (subscribed)
-		events->subscribed(ch, chlen);
-	else if (events->lost != NULL)
+	st = settle_find(ch, chlen);
+	if (subscribed && st == NULL) {
+		events->subscribed(ch, chlen);	/* a first subscription */
+		return;
+	}
+	if (subscribed) {
+		st->due = mono_ms() + SETTLE_MS;
+		return;
+	}
+	if (st == NULL) {
+		settles = xrealloc(settles, (nsettles + 1) * sizeof *settles);
+		st = &settles[nsettles++];
+		st->ch = xstrndup(ch, chlen);
+		if (!uv_is_active((uv_handle_t *)&settle_timer))
+			uv_timer_start(&settle_timer, settle_fire,
+			    SETTLE_TICK_MS, SETTLE_TICK_MS);
+	}
+	st->due = 0;
+	if (events->lost != NULL)
 		events->lost(ch, chlen);
 }
 
@@ -182,6 +254,7 @@ stc_start(const struct store_events *ev, const char *channel)
 	o.on_event = on_event;
 	uv_timer_init(loop, &ready_timer);
 	uv_timer_init(loop, &unsub_timer);
+	uv_timer_init(loop, &settle_timer);
 	if ((cl = cluster_new(loop, &o, &cause)) == NULL)
 		fatalx("redis cluster: %s", cause != NULL ? cause : "failed");
 	cluster_ssubscribe(cl, ctl_channel);
@@ -202,6 +275,13 @@ stc_stop(void)
 	uv_timer_stop(&unsub_timer);
 	uv_close((uv_handle_t *)&ready_timer, timer_closed);
 	uv_close((uv_handle_t *)&unsub_timer, timer_closed);
+	uv_timer_stop(&settle_timer);
+	uv_close((uv_handle_t *)&settle_timer, timer_closed);
+	for (size_t i = 0; i < nsettles; i++)
+		free(settles[i].ch);
+	free(settles);
+	settles = NULL;
+	nsettles = 0;
 	for (size_t i = 0; i < unsub_n; i++)
 		free(unsub_q[i]);
 	free(unsub_q);
@@ -972,12 +1052,17 @@ unsub_fire(uv_timer_t *t)
 void
 stc_unsubscribe(const char *ch, size_t len)
 {
+	struct settle *st;
 	char *name;
 
 	if (cl == NULL)
 		return;
 	name = xstrndup(ch, len);
 	cluster_sunsubscribe(cl, name);
+	if ((st = settle_find(ch, len)) != NULL) {
+		free(st->ch);
+		*st = settles[--nsettles];
+	}
 	unsub_q = xrealloc(unsub_q, (unsub_n + 1) * sizeof *unsub_q);
 	unsub_q[unsub_n++] = name;
 	if (!uv_is_active((uv_handle_t *)&unsub_timer))

@@ -33,9 +33,14 @@ cluster_nodes() {
 	roomd_start n2 --redis-cluster "$CLUSTER_SEEDS" "$@" || return 1
 }
 
-# ctl ARGS: roomctl on the cluster.
+# ctl ARGS: roomctl on the cluster (with its password, if it has one).
 ctl() {
-	"$ROOMCTL" --redis-cluster "$CLUSTER_SEEDS" "$@"
+	if [ -n "$CLUSTER_PASSWORD" ]; then
+		"$ROOMCTL" --redis-cluster "$CLUSTER_SEEDS" \
+		    --redis-password "$CLUSTER_PASSWORD" "$@"
+	else
+		"$ROOMCTL" --redis-cluster "$CLUSTER_SEEDS" "$@"
+	fi
 }
 
 # room_master ROOM: the port of the master that owns ROOM's slot.
@@ -396,4 +401,57 @@ expect event event=end within 10s"
 	done
 	[ "$(ccli "$T" exists "roomd:room:{$Z}:events")" = 1 ]
 	grep -q 'caught up' "$BATS_TEST_TMPDIR/n1.log" "$BATS_TEST_TMPDIR/n2.log"
+}
+
+@test "CLUSTER FAILOVER under load, with a password: no acknowledged event lost" {
+	CLUSTER_PASSWORD=s3cret
+	cluster_nodes --redis-password "$CLUSTER_PASSWORD"
+	Z=fo
+	M=$(room_master "$Z")
+	R=$(cluster_replica_of "$M")
+	T1=$BATS_TEST_TMPDIR/m1.jsonl
+	T2=$BATS_TEST_TMPDIR/m2.jsonl
+	TP=$BATS_TEST_TMPDIR/p.jsonl
+	sim_bg m1 --url "$URL_n1" --transcript "$T1" "join $Z
+expect event event=end within 40s"
+	sim_bg m2 --url "$URL_n2" --transcript "$T2" "join $Z
+expect event event=end within 40s"
+	wait_for 10 members_are "$Z" 2
+	sim_bg pub --clients 2 --url "$URL_n1,$URL_n2" --transcript "$TP" - <<EOF
+join $Z
+$(repeat 150 "publish $Z e@k@-\$i
+sleep 10ms")
+sleep 1s
+EOF
+	sleep 0.5
+	ccli "$R" cluster failover >/dev/null
+	wait_for 10 cluster_is_master "$R"
+	sim_wait pub
+	assert_success
+	wait_for 10 shards_up n1 3
+	run -0 sim --url "$URL_n2" "join $Z
+publish $Z end
+expect event event=end within 10s"
+	sim_wait m1
+	assert_success
+	sim_wait m2
+	assert_success
+	jq -s -c '[.[] | select(.dir == "in" and .frame.type == "ok" and
+	    .frame.seq != null and .frame.ref != 1) | .frame.seq] | sort' \
+	    "$TP" >"$BATS_TEST_TMPDIR/acked"
+	n=$(jq length "$BATS_TEST_TMPDIR/acked")
+	[ "$n" -ge 200 ] || { echo "only $n publishes acknowledged"; return 1; }
+	for t in "$T1" "$T2"; do
+		tx_jq "$t" 0 'map(select(.type == "event") | .seq)' \
+		    >"$BATS_TEST_TMPDIR/got"
+		check_seqs "$BATS_TEST_TMPDIR/got"
+		run jq -n -c --slurpfile a "$BATS_TEST_TMPDIR/acked" \
+		    --slurpfile g "$BATS_TEST_TMPDIR/got" '$a[0] - $g[0]'
+		assert_output '[]'
+	done
+	# roomctl with the password; without it, refused.
+	run -0 ctl nodes --json
+	run jq -c 'map(.id) | sort' <<<"$output"
+	assert_output '["n1","n2"]'
+	run -1 "$ROOMCTL" --redis-cluster "$CLUSTER_SEEDS" nodes
 }
