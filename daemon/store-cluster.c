@@ -27,6 +27,8 @@
 #define SETTLE_MS 1000		/* a subscription back after a loss must
 				 * last this long before the room trusts it */
 #define SETTLE_TICK_MS 100
+#define PROBE_WAIT_MS 1000	/* a probe not back by then: subscribe anew */
+#define PROBE_PREFIX "{\"probe\":"
 #define CLUSTER_TIMEOUT_MS 5000	/* above the slowest script */
 
 static struct cluster *cl;
@@ -49,12 +51,21 @@ static size_t unsub_n;
  * old master, a replica by now, or a map read from a node that has not
  * heard yet) and miss frames meanwhile; holding the confirmation until
  * the subscription has lasted SETTLE_MS means the room's catch-up from
- * history comes after the last such move and misses nothing.
+ * history comes after the last such move and misses nothing. And it is
+ * trusted only once a probe published on the channel (to its slot's
+ * master, as the scripts publish) has come back on it: a node that
+ * confirmed the subscription and then dropped it without a word (as a
+ * master demoted while it slept can) is found out, and the channel is
+ * subscribed anew where the map says.
  */
 struct settle {
 	char *ch;
-	uint64_t due;
+	uint64_t due;		/* 0: no subscription yet */
+	uint64_t probe_at;
+	char probe[96];		/* the probe's text, "" when none is out */
+	int probed;		/* it came back */
 };
+static unsigned probe_nonce;
 static struct settle *settles;
 static size_t nsettles;
 static uv_timer_t settle_timer;
@@ -164,14 +175,6 @@ is_ctl(const char *ch, size_t len)
 	return len == strlen(ctl_channel) && memcmp(ch, ctl_channel, len) == 0;
 }
 
-static void
-on_message(const char *ch, size_t chlen, const char *msg, size_t len,
-    void *arg)
-{
-	(void)arg;
-	events->message(ch, chlen, msg, len);
-}
-
 static struct settle *
 settle_find(const char *ch, size_t len)
 {
@@ -183,6 +186,37 @@ settle_find(const char *ch, size_t len)
 }
 
 static void
+on_message(const char *ch, size_t chlen, const char *msg, size_t len,
+    void *arg)
+{
+	struct settle *st;
+
+	(void)arg;
+	if (len >= sizeof PROBE_PREFIX - 1 &&
+	    memcmp(msg, PROBE_PREFIX, sizeof PROBE_PREFIX - 1) == 0) {
+		/* Any node's probe: never a room frame. */
+		if ((st = settle_find(ch, chlen)) != NULL &&
+		    st->probe[0] != '\0' && strlen(st->probe) == len &&
+		    memcmp(st->probe, msg, len) == 0)
+			st->probed = 1;
+		return;
+	}
+	events->message(ch, chlen, msg, len);
+}
+
+static void
+probe_send(struct settle *st)
+{
+	const char *argv[3] = { "SPUBLISH", st->ch, st->probe };
+
+	snprintf(st->probe, sizeof st->probe, PROBE_PREFIX "\"%s:%u\"}",
+	    node_id, ++probe_nonce);
+	st->probe_at = mono_ms();
+	st->probed = 0;
+	cluster_command(cl, NULL, 0, NULL, NULL, 3, argv, NULL);
+}
+
+static void
 settle_fire(uv_timer_t *t)
 {
 	uint64_t now = mono_ms();
@@ -191,7 +225,21 @@ settle_fire(uv_timer_t *t)
 
 	(void)t;
 	while (i < nsettles && !stopping) {
-		if (settles[i].due == 0 || settles[i].due > now) {
+		struct settle *st = &settles[i];
+
+		if (st->due != 0 && !st->probed &&
+		    now - st->probe_at >= PROBE_WAIT_MS) {
+			/* Confirmed, but it does not deliver. */
+			log_warnx("redis cluster: %s: subscribed but silent: "
+			    "subscribing again", st->ch);
+			st->due = 0;
+			st->probe[0] = '\0';
+			cluster_sunsubscribe(cl, st->ch);
+			cluster_ssubscribe(cl, st->ch);
+			i++;
+			continue;
+		}
+		if (st->due == 0 || st->due > now || !st->probed) {
 			i++;
 			continue;
 		}
@@ -221,17 +269,20 @@ on_subscription(const char *ch, size_t chlen, int subscribed, void *arg)
 	}
 	if (subscribed) {
 		st->due = mono_ms() + SETTLE_MS;
+		probe_send(st);
 		return;
 	}
 	if (st == NULL) {
 		settles = xrealloc(settles, (nsettles + 1) * sizeof *settles);
 		st = &settles[nsettles++];
+		memset(st, 0, sizeof *st);
 		st->ch = xstrndup(ch, chlen);
 		if (!uv_is_active((uv_handle_t *)&settle_timer))
 			uv_timer_start(&settle_timer, settle_fire,
 			    SETTLE_TICK_MS, SETTLE_TICK_MS);
 	}
 	st->due = 0;
+	st->probe[0] = '\0';
 	if (events->lost != NULL)
 		events->lost(ch, chlen);
 }
