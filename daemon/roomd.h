@@ -367,6 +367,14 @@ void stc_run(struct script_args *, store_cb, void *);
 int stc_command(store_cb, void *, int, const char **, const size_t *);
 void stc_subscribe(const char *, size_t);
 void stc_unsubscribe(const char *, size_t);
+struct cluster *stc_cluster(void);
+int stc_stopping(void);
+void stc_index_write(const char *, const char *, const char *,
+    const char *);
+
+/* store-across.c: rooms and gc across a cluster's shards */
+void stc_rooms(struct script_args *, store_cb, void *);
+void stc_gc(struct script_args *, store_cb, void *);
 
 /* http.c */
 int http_serve(struct lws *, const char *);
