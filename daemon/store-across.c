@@ -213,11 +213,17 @@ rooms_index(struct redisReply *r, void *arg)
 void
 stc_rooms(struct script_args *sa, store_cb cb, void *arg)
 {
-	struct rooms_call *rc = xcalloc(1, sizeof *rc);
+	struct rooms_call *rc;
 	char stop[24];
 	long long fetch;
 	const char *argv[5] = { "ZREVRANGE", NULL, "0", stop, "WITHSCORES" };
 
+	if (!stc_ready()) {
+		if (cb != NULL)
+			cb(NULL, arg);
+		return;
+	}
+	rc = xcalloc(1, sizeof *rc);
 	rc->cb = cb;
 	rc->arg = arg;
 	rc->idx = xstrdup(sa->argv[0]);
@@ -500,10 +506,16 @@ gc_nodes(struct redisReply *r, void *arg)
 void
 stc_gc(struct script_args *sa, store_cb cb, void *arg)
 {
-	struct gc_call *gc = xcalloc(1, sizeof *gc);
+	struct gc_call *gc;
 	const char *argv[2] = { "SMEMBERS", NULL };
 	char *set;
 
+	if (!stc_ready()) {
+		if (cb != NULL)
+			cb(NULL, arg);
+		return;
+	}
+	gc = xcalloc(1, sizeof *gc);
 	gc->cb = cb;
 	gc->arg = arg;
 	gc->prefix = xstrdup(sa->argv[0]);
@@ -514,7 +526,8 @@ stc_gc(struct script_args *sa, store_cb cb, void *arg)
 		gc->restarted = xstrdup(sa->argv[5]);
 	xasprintf(&set, "%snodes", gc->prefix);
 	argv[1] = set;
-	if (cluster_command(stc_cluster(), NULL, 0, gc_nodes, gc, 2, argv, NULL) != 0)
+	if (cluster_command(stc_cluster(), NULL, 0, gc_nodes, gc, 2, argv,
+	    NULL) != 0)
 		gc_finish(gc);
 	free(set);
 }

@@ -517,8 +517,8 @@ script_done(struct redisReply *r, void *arg)
 
 /*
  * Run the script call sa on its room's shard (sa is left for the caller
- * to free). gc and rooms read keys of many slots, which no one script
- * can in a cluster: stc_gc and stc_rooms do their work command by command.
+ * to free). Not gc and rooms, which read keys of many slots, which no
+ * one script can in a cluster: store.c hands those to store-across.c.
  */
 void
 stc_run(struct script_args *sa, store_cb cb, void *arg)
@@ -531,14 +531,9 @@ stc_run(struct script_args *sa, store_cb cb, void *arg)
 			cb(NULL, arg);
 		return;
 	}
-	if (sa->id == SCRIPT_GC) {
-		stc_gc(sa, cb, arg);
-		return;
-	}
-	if (sa->id == SCRIPT_ROOMS) {
-		stc_rooms(sa, cb, arg);
-		return;
-	}
+	if (sa->id == SCRIPT_GC || sa->id == SCRIPT_ROOMS)
+		fatalx("stc_run: script %s reads every slot (store-across.c)",
+		    script_name(sa->id));
 	sc = xcalloc(1, sizeof *sc);
 	sc->cb = cb;
 	sc->arg = arg;

@@ -369,7 +369,11 @@ store_script(const struct script_args *sa, store_cb cb, void *arg)
 void
 store_run(struct script_args *sa, store_cb cb, void *arg)
 {
-	if (store_cluster())
+	if (store_cluster() && sa->id == SCRIPT_ROOMS)
+		stc_rooms(sa, cb, arg);
+	else if (store_cluster() && sa->id == SCRIPT_GC)
+		stc_gc(sa, cb, arg);
+	else if (store_cluster())
 		stc_run(sa, cb, arg);
 	else if (store_script(sa, cb, arg) != 0 && cb != NULL)
 		cb(NULL, arg);
