@@ -405,8 +405,10 @@ rcl_gc(const struct script_args *sa)
 			script_args_free(&la);
 			if (lr != NULL && lr->type == REDIS_REPLY_ARRAY &&
 			    lr->elements == LEAVE_R_COUNT) {
-				removed += lr->element[LEAVE_R_REMOVED]->integer;
-				closed += lr->element[LEAVE_R_CLOSED]->integer;
+				redisReply **e = lr->element;
+
+				removed += e[LEAVE_R_REMOVED]->integer;
+				closed += e[LEAVE_R_CLOSED]->integer;
 			}
 			if (lr != NULL)
 				freeReplyObject(lr);

@@ -14,6 +14,14 @@
 #include "cluster.h"
 #include "roomd.h"
 
+/* One command on the master of its key's slot (argv[1]). */
+static int
+across(store_cb cb, void *arg, int argc, const char **argv)
+{
+	return cluster_command(stc_cluster(), NULL, 0, cb, arg, argc, argv,
+	    NULL);
+}
+
 /*
  * rooms.lua reads each listed room's hash, in other slots than the
  * index: here the index is read on its shard, then each room's details
@@ -199,8 +207,7 @@ rooms_index(struct redisReply *r, void *arg)
 		buf_init(&key);
 		key_room(&key, rc->prefix, rc->ids[i], "");
 		argv[1] = key.p;
-		if (cluster_command(stc_cluster(), NULL, 0, rooms_detail, one, 7, argv,
-		    NULL) != 0) {
+		if (across(rooms_detail, one, 7, argv) != 0) {
 			free(one);
 			rc->pending--;
 		}
@@ -234,8 +241,7 @@ stc_rooms(struct script_args *sa, store_cb cb, void *arg)
 	fetch = rc->want[0] != '\0' ? rc->limit * 4 + 100 : rc->limit + 20;
 	snprintf(stop, sizeof stop, "%lld", fetch - 1);
 	argv[1] = rc->idx;
-	if (cluster_command(stc_cluster(), NULL, 0, rooms_index, rc, 5, argv,
-	    NULL) != 0) {
+	if (across(rooms_index, rc, 5, argv) != 0) {
 		rc->cb = NULL;
 		rooms_finish(rc);
 		if (cb != NULL)
@@ -392,8 +398,7 @@ gc_room_list(struct redisReply *r, void *arg)
 		key_room(&key, gc->prefix, gr->room, ":members");
 		argv[1] = key.p;
 		gc->pending++;
-		if (cluster_command(stc_cluster(), NULL, 0, gc_members, gr, 2, argv,
-		    NULL) != 0) {
+		if (across(gc_members, gr, 2, argv) != 0) {
 			gc->pending--;
 			free(gr->room);
 			free(gr);
@@ -429,8 +434,7 @@ gc_rooms(struct gc_call *gc)
 	xasprintf(&idx, "%srooms", gc->prefix);
 	argv[1] = idx;
 	gc->pending = 1;
-	if (cluster_command(stc_cluster(), NULL, 0, gc_room_list, gc, 4, argv,
-	    NULL) != 0)
+	if (across(gc_room_list, gc, 4, argv) != 0)
 		gc_finish(gc);
 	free(idx);
 }
@@ -473,7 +477,8 @@ gc_nodes(struct redisReply *r, void *arg)
 	xasprintf(&gone, "%snodes:gone", gc->prefix);
 	gc->pending = 1;
 	for (size_t i = 0; i < gc->nids; i++) {
-		struct gc_check *a = xmalloc(sizeof *a), *b = xmalloc(sizeof *b);
+		struct gc_check *a = xmalloc(sizeof *a);
+		struct gc_check *b = xmalloc(sizeof *b);
 		const char *ex[2] = { "EXISTS", NULL };
 		const char *sm[3] = { "SISMEMBER", gone, gc->ids[i] };
 
@@ -484,14 +489,12 @@ gc_nodes(struct redisReply *r, void *arg)
 		buf_adds(&key, gc->ids[i]);
 		ex[1] = key.p;
 		gc->pending += 2;
-		if (cluster_command(stc_cluster(), NULL, 0, gc_checked, a, 2, ex,
-		    NULL) != 0) {
+		if (across(gc_checked, a, 2, ex) != 0) {
 			gc->alive[i] = 1;
 			gc->pending--;
 			free(a);
 		}
-		if (cluster_command(stc_cluster(), NULL, 0, gc_checked, b, 3, sm,
-		    NULL) != 0) {
+		if (across(gc_checked, b, 3, sm) != 0) {
 			gc->alive[i] = 1;
 			gc->pending--;
 			free(b);
@@ -526,8 +529,7 @@ stc_gc(struct script_args *sa, store_cb cb, void *arg)
 		gc->restarted = xstrdup(sa->argv[5]);
 	xasprintf(&set, "%snodes", gc->prefix);
 	argv[1] = set;
-	if (cluster_command(stc_cluster(), NULL, 0, gc_nodes, gc, 2, argv,
-	    NULL) != 0)
+	if (across(gc_nodes, gc, 2, argv) != 0)
 		gc_finish(gc);
 	free(set);
 }

@@ -455,22 +455,28 @@ reply_str_is(const redisReply *r, const char *s)
 static void
 index_after(struct stc_call *sc, const redisReply *r)
 {
-	const redisReply *d;
+	const redisReply *d, *st;
+	int pub;
 
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 0)
+		return;
 	switch (sc->sid) {
 	case SCRIPT_JOIN:
-		if (r->type != REDIS_REPLY_ARRAY || r->elements < JOIN_R_COUNT ||
-		    !(reply_str_is(r->element[JOIN_R_STATUS], "ok") ||
-		    reply_str_is(r->element[JOIN_R_STATUS], "already")))
+		if (r->type != REDIS_REPLY_ARRAY || r->elements < JOIN_R_COUNT)
+			return;
+		st = r->element[JOIN_R_STATUS];
+		if (!reply_str_is(st, "ok") && !reply_str_is(st, "already"))
 			return;
 		d = r->element[JOIN_R_DETAILS];
+		pub = d->type == REDIS_REPLY_ARRAY &&
+		    d->elements == JOIN_D_COUNT &&
+		    reply_str_is(d->element[JOIN_D_VISIBILITY], "public");
 		index_set(sc->idx, sc->room,
-		    (long long)r->element[JOIN_R_MEMBERS]->elements,
-		    d->type == REDIS_REPLY_ARRAY && d->elements == JOIN_D_COUNT &&
-		    reply_str_is(d->element[JOIN_D_VISIBILITY], "public"));
+		    (long long)r->element[JOIN_R_MEMBERS]->elements, pub);
 		break;
 	case SCRIPT_LEAVE:
-		if (r->type != REDIS_REPLY_ARRAY || r->elements < LEAVE_R_COUNT ||
+		if (r->type != REDIS_REPLY_ARRAY ||
+		    r->elements < LEAVE_R_COUNT ||
 		    r->element[LEAVE_R_REMOVED]->integer != 1)
 			return;
 		if (r->element[LEAVE_R_CLOSED]->integer == 1)
