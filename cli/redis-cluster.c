@@ -245,45 +245,24 @@ rcl_rooms(const struct script_args *sa)
 	for (size_t i = 0; i + 1 < ids->elements &&
 	    (long long)top->elements < limit; i += 2) {
 		const char *room = ids->element[i]->str;
+		const char *argv[2 + SCRIPT_ROOMS_NFIELDS] = { "HMGET" };
+		int stale;
 
 		buf_init(&b);
 		key_room(&b, rcl_prefix, room, "");
-		d = rcl_command(7, (const char *[]){ "HMGET", b.p, "title",
-		    "topic", "visibility", "max_members", "created_at" }, NULL);
+		argv[1] = b.p;
+		for (int k = 0; k < SCRIPT_ROOMS_NFIELDS; k++)
+			argv[2 + k] = script_rooms_fields[k];
+		d = rcl_command(2 + SCRIPT_ROOMS_NFIELDS, argv, NULL);
 		buf_free(&b);
-		if (d == NULL || d->type != REDIS_REPLY_ARRAY ||
-		    d->elements != 5) {
-			if (d != NULL)
-				freeReplyObject(d);
-			continue;
-		}
-		if (d->element[4]->type != REDIS_REPLY_STRING) {
-			rcl_fire("ZREM", idx, room, NULL);	/* stale */
-		} else {
-			const char *vis = d->element[2]->type ==
-			    REDIS_REPLY_STRING ? d->element[2]->str : "public";
-
-			if (want[0] == '\0' || strcmp(want, vis) == 0) {
-				row = fake_new(REDIS_REPLY_ARRAY);
-				fake_push(row, fake_str(room, strlen(room)));
-				for (int k = 0; k < 2; k++)
-					fake_push(row, d->element[k]->type ==
-					    REDIS_REPLY_STRING ? fake_str(
-					    d->element[k]->str,
-					    d->element[k]->len) :
-					    fake_str("", 0));
-				fake_push(row, fake_str(vis, strlen(vis)));
-				fake_push(row, fake_int(strtoll(
-				    ids->element[i + 1]->str, NULL, 10)));
-				fake_push(row, fake_int(d->element[3]->type ==
-				    REDIS_REPLY_STRING ? strtoll(
-				    d->element[3]->str, NULL, 10) : 0));
-				fake_push(row, fake_int(strtoll(
-				    d->element[4]->str, NULL, 10)));
-				fake_push(top, row);
-			}
-		}
-		freeReplyObject(d);
+		row = script_rooms_row(room, strtoll(ids->element[i + 1]->str,
+		    NULL, 10), d, want, &stale);
+		if (stale)
+			rcl_fire("ZREM", idx, room, NULL);
+		if (row != NULL)
+			fake_push(top, row);
+		if (d != NULL)
+			freeReplyObject(d);
 	}
 	freeReplyObject(ids);
 	return top;

@@ -114,62 +114,19 @@ rooms_finish(struct rooms_call *rc)
 	free(rc);
 }
 
-static const char *
-elem_str(const redisReply *d, size_t i, size_t *len)
-{
-	if (i < d->elements && d->element[i]->type == REDIS_REPLY_STRING) {
-		*len = d->element[i]->len;
-		return d->element[i]->str;
-	}
-	*len = 0;
-	return NULL;
-}
-
 static void
 rooms_detail(struct redisReply *d, void *arg)
 {
 	struct rooms_one *one = arg;
 	struct rooms_call *rc = one->rc;
-	size_t i = one->i, len;
-	const char *s, *vis;
-	redisReply *row;
+	size_t i = one->i;
+	int stale;
 
 	free(one);
-	if (d != NULL && d->type == REDIS_REPLY_ARRAY && d->elements == 5) {
-		if (elem_str(d, 4, &len) == NULL) {
-			/* The room's keys are gone: drop the entry. */
-			stc_index_write("ZREM", rc->idx, NULL, rc->ids[i]);
-		} else {
-			vis = elem_str(d, 2, &len);
-			if (vis == NULL)
-				vis = "public";
-			if (rc->want[0] == '\0' || strcmp(rc->want, vis) == 0) {
-				row = fake_new(REDIS_REPLY_ARRAY);
-				row->element = xcalloc(ROOMS_R_COUNT,
-				    sizeof *row->element);
-				row->elements = ROOMS_R_COUNT;
-				row->element[ROOMS_R_ROOM] = fake_str(
-				    rc->ids[i], strlen(rc->ids[i]));
-				s = elem_str(d, 0, &len);
-				row->element[ROOMS_R_TITLE] = fake_str(
-				    s ? s : "", len);
-				s = elem_str(d, 1, &len);
-				row->element[ROOMS_R_TOPIC] = fake_str(
-				    s ? s : "", len);
-				row->element[ROOMS_R_VISIBILITY] = fake_str(vis,
-				    strlen(vis));
-				row->element[ROOMS_R_MEMBERS] = fake_int(
-				    rc->counts[i]);
-				s = elem_str(d, 3, &len);
-				row->element[ROOMS_R_MAX_MEMBERS] = fake_int(
-				    s ? strtoll(s, NULL, 10) : 0);
-				s = elem_str(d, 4, &len);
-				row->element[ROOMS_R_CREATED_AT] = fake_int(
-				    s ? strtoll(s, NULL, 10) : 0);
-				rc->rows[i] = row;
-			}
-		}
-	}
+	rc->rows[i] = script_rooms_row(rc->ids[i], rc->counts[i], d, rc->want,
+	    &stale);
+	if (stale)	/* the room's keys are gone: drop the entry */
+		stc_index_write("ZREM", rc->idx, NULL, rc->ids[i]);
 	if (--rc->pending == 0)
 		rooms_finish(rc);
 }
@@ -199,15 +156,17 @@ rooms_index(struct redisReply *r, void *arg)
 	rc->pending = rc->n + 1;
 	for (size_t i = 0; i < rc->n; i++) {
 		struct rooms_one *one = xmalloc(sizeof *one);
-		const char *argv[7] = { "HMGET", NULL, "title", "topic",
-		    "visibility", "max_members", "created_at" };
+		const char *argv[2 + SCRIPT_ROOMS_NFIELDS] = { "HMGET" };
 
+		for (int k = 0; k < SCRIPT_ROOMS_NFIELDS; k++)
+			argv[2 + k] = script_rooms_fields[k];
 		one->rc = rc;
 		one->i = i;
 		buf_init(&key);
 		key_room(&key, rc->prefix, rc->ids[i], "");
 		argv[1] = key.p;
-		if (across(rooms_detail, one, 7, argv) != 0) {
+		if (across(rooms_detail, one, 2 + SCRIPT_ROOMS_NFIELDS,
+		    argv) != 0) {
 			free(one);
 			rc->pending--;
 		}
