@@ -3,7 +3,8 @@
 # Cluster; CLI.md --redis-cluster): 3 masters with a replica each from
 # lib/cluster, two roomd nodes with --redis-cluster. Rooms on every shard
 # with frames in one order on both nodes, presence, recovery with since,
-# the max_members race, roomctl's commands across the shards, a master
+# lock, the max_members race (match answers unavailable: not across
+# shards yet), roomctl's commands across the shards, a master
 # SIGKILLed and its replica promoted, and every seed down at start.
 
 load lib/common
@@ -149,7 +150,7 @@ expect ok ref=l rooms.2.room=*'
 	assert_output '["ok",3,16384,3]'
 }
 
-@test "recovery with since on the other node, and the max_members race" {
+@test "recovery with since on the other node, lock, and the max_members race; match not yet" {
 	cluster_nodes
 	TK=$BATS_TEST_TMPDIR/keeper.jsonl
 	sim_bg keeper --url "$URL_n1" --transcript "$TK" - <<'EOF'
@@ -176,6 +177,13 @@ EOF
 	run -0 sim --url "$URL_n2" --transcript "$TD" - <<EOF
 send {"type":"join","room":"rec","since":"$S","ref":"j"}
 expect ok ref=j recovered=true
+send {"type":"lock","room":"rec","ref":"l"}
+expect ok ref=l
+expect room_locked locked=true
+send {"type":"unlock","room":"rec","ref":"u"}
+expect ok ref=u
+send {"type":"match","ref":"m","pool":"p","size":2}
+expect error ref=m code=unavailable
 publish rec fin
 expect event event=fin
 EOF
