@@ -3,9 +3,10 @@
 # Cluster; CLI.md --redis-cluster): 3 masters with a replica each from
 # lib/cluster, two roomd nodes with --redis-cluster. Rooms on every shard
 # with frames in one order on both nodes, presence, recovery with since,
-# lock, the max_members race (match answers unavailable: not across
-# shards yet), roomctl's commands across the shards, a master
-# SIGKILLed and its replica promoted, and every seed down at start.
+# lock, the max_members race (match answers unavailable: not across shards
+# yet), roomctl's commands across the shards, a master SIGKILLed and its
+# replica promoted, every seed down at start, a busy room's slot migrated,
+# CLUSTER FAILOVER under load with a password, and a master in DEBUG SLEEP.
 
 load lib/common
 load lib/cluster
