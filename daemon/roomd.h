@@ -382,6 +382,7 @@ struct cluster_shard;
 int store_cluster(void);
 size_t store_shards(struct cluster_shard *, size_t);
 int store_room_up(const char *);
+void stc_reset_ctl(const char *);
 int stc_start(const struct store_events *, const char *ctl_channel);
 void stc_stop(void);
 int stc_ready(void);

@@ -641,6 +641,26 @@ stc_unsubscribe(const char *ch, size_t len)
 		uv_timer_start(&unsub_timer, unsub_fire, 0, 0);
 }
 
+/*
+ * The node's own canary stopped coming back on the control channel: its
+ * subscription may have been dropped without a word; subscribe anew
+ * where the map says (a silent shard is the layer's to drop).
+ */
+void
+stc_reset_ctl(const char *why)
+{
+	static uint64_t last;
+	uint64_t now = mono_ms();
+
+	if (cl == NULL || stopping || (last != 0 && now - last < 10000))
+		return;
+	last = now;
+	log_warnx("redis cluster: %s: subscribing to %s again", why,
+	    ctl_channel);
+	cluster_sunsubscribe(cl, ctl_channel);
+	cluster_ssubscribe(cl, ctl_channel);
+}
+
 /* Whether room's shard answers (always, on one Redis: store_ready
  * says). */
 int

@@ -494,8 +494,12 @@ store_up_since(void)
 void
 store_reset(const char *why)
 {
-	if (store_cluster())
-		return;	/* the cluster layer drops silent nodes itself */
+	if (store_cluster()) {
+		/* The cluster layer drops silent nodes itself; what is
+		 * left is a control channel that no longer delivers. */
+		stc_reset_ctl(why);
+		return;
+	}
 	log_warnx("redis: %s: reconnecting", why);
 	if (cmd_ac != NULL)
 		redisAsyncFree(cmd_ac);
