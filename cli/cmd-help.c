@@ -27,8 +27,9 @@ cmd_help_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return EXIT_OK;
 	}
 
-	printf("usage: roomctl [--redis URL] [--prefix P] [--json] "
-	    "COMMAND [ARGS]\n\ncommands:\n");
+	printf("usage: roomctl [--redis URL | --redis-cluster HOST:PORT[,...]] "
+	    "[--redis-password P] [--prefix P] [--json] COMMAND [ARGS]\n\n"
+	    "commands:\n");
 	for (e = cmd_table; *e != NULL; e++)
 		printf("  %-10s %s\n", (*e)->name, (*e)->summary);
 	printf("\n'roomctl help COMMAND' shows a command's arguments.\n");

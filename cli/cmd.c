@@ -49,7 +49,8 @@ cmd_usage(const struct cmd_entry *entry, FILE *f)
 		    *entry->args != '\0' ? " " : "", entry->args);
 		return;
 	}
-	fprintf(f, "usage: roomctl [--redis URL] [--prefix P] [--json] "
+	fprintf(f, "usage: roomctl [--redis URL | --redis-cluster "
+	    "HOST:PORT[,...]] [--redis-password P] [--prefix P] [--json] "
 	    "COMMAND [ARGS]\ncommands:");
 	for (e = cmd_table; *e != NULL; e++)
 		fprintf(f, " %s", (*e)->name);

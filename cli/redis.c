@@ -46,6 +46,8 @@ redis_open(const struct cmd_ctx *ctx)
 	redisContext *c;
 	char shown[512], db[16], *cause = NULL, *why = NULL;
 
+	if (ctx->redis_cluster != NULL)
+		return rcl_open(ctx);
 	if (redis_url_parse(ctx->redis, &u, &cause) != 0) {
 		cmd_error("%s", cause);
 		free(cause);
@@ -85,7 +87,9 @@ redis_open(const struct cmd_ctx *ctx)
 void
 redis_close(redisContext *c)
 {
-	if (c != NULL)
+	if (rcl_active())
+		rcl_close();
+	else if (c != NULL)
 		redisFree(c);
 }
 
@@ -107,6 +111,8 @@ redis_command(redisContext *c, int argc, const char **argv,
 {
 	redisReply *r;
 
+	if (rcl_active())
+		return rcl_command(argc, argv, lens);
 	r = redisCommandArgv(c, argc, argv, lens);
 	if (r == NULL) {
 		cmd_error("redis: %s", c->errstr);
@@ -154,6 +160,8 @@ redis_script(redisContext *c, const struct script_args *sa)
 	redisReply *r;
 	int argc = 0, i;
 
+	if (rcl_active())
+		return rcl_script(sa);
 	snprintf(numkeys, sizeof numkeys, "%d", sa->nkeys);
 	argv[argc++] = "EVALSHA";
 	argv[argc++] = script_sha(sa->id);

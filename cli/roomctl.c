@@ -28,6 +28,8 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "redis", required_argument, NULL, 'r' },
+		{ "redis-cluster", required_argument, NULL, 'c' },
+		{ "redis-password", required_argument, NULL, 'P' },
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -53,6 +55,12 @@ main(int argc, char **argv)
 		ctx.redis = roomctl_getenv("ROOMD_REDIS");
 	if (ctx.redis == NULL)
 		ctx.redis = ROOMCTL_REDIS_DEFAULT;
+	ctx.redis_cluster = roomctl_getenv("ROOMCTL_REDIS_CLUSTER");
+	if (ctx.redis_cluster == NULL)
+		ctx.redis_cluster = roomctl_getenv("ROOMD_REDIS_CLUSTER");
+	ctx.redis_password = roomctl_getenv("ROOMCTL_REDIS_PASSWORD");
+	if (ctx.redis_password == NULL)
+		ctx.redis_password = roomctl_getenv("ROOMD_REDIS_PASSWORD");
 	ctx.prefix = ROOMCTL_PREFIX_DEFAULT;
 	ctx.tty = isatty(STDOUT_FILENO);
 
@@ -62,6 +70,13 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'r':
 			ctx.redis = optarg;
+			ctx.redis_cluster = NULL;	/* the command line wins */
+			break;
+		case 'c':
+			ctx.redis_cluster = optarg;
+			break;
+		case 'P':
+			ctx.redis_password = optarg;
 			break;
 		case 'p':
 			ctx.prefix = optarg;

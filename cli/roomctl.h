@@ -29,6 +29,8 @@ struct redisReply;
 /* What the global options decided, handed to every command. */
 struct cmd_ctx {
 	const char *redis;	/* URL from --redis or the environment */
+	const char *redis_cluster;	/* seeds; NULL: redis */
+	const char *redis_password;	/* of the cluster's nodes */
 	const char *prefix;	/* key prefix, default DEFAULT_PREFIX */
 	int json;		/* --json */
 	int tty;		/* stdout is a terminal */
@@ -95,6 +97,13 @@ void redis_hash_json(struct cJSON *, const struct redisReply *,
 char *redis_frame(const struct redisReply *);
 int redis_append(struct redisContext *, const struct cmd_ctx *, const char *,
     const char *, char **);
+
+/* redis-cluster.c: what redis.c hands on with --redis-cluster. */
+int rcl_active(void);
+struct redisContext *rcl_open(const struct cmd_ctx *);
+void rcl_close(void);
+struct redisReply *rcl_command(int, const char **, const size_t *);
+struct redisReply *rcl_script(const struct script_args *);
 
 /* table.c: aligned text tables for terminals, column widths computed. */
 struct table {

@@ -43,7 +43,7 @@ _roomctl() {
 	while [ $i -lt "$COMP_CWORD" ]; do
 		w=${COMP_WORDS[i]}
 		case $w in
-		--redis | --prefix)
+		--redis | --prefix | --redis-cluster | --redis-password)
 			[ "$w" = --redis ] && redis=${COMP_WORDS[i + 1]}
 			[ "$w" = --prefix ] && prefix=${COMP_WORDS[i + 1]}
 			i=$((i + 2))
@@ -62,10 +62,10 @@ _roomctl() {
 
 	if [ -z "$cmd" ]; then
 		case $prev in
-		--redis | --prefix) return 0 ;;
+		--redis | --prefix | --redis-cluster | --redis-password) return 0 ;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--redis --prefix --json --help --version' -- "$cur"))
+			COMPREPLY=($(compgen -W '--redis --redis-cluster --redis-password --prefix --json --help --version' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$_roomctl_commands" -- "$cur"))
 		fi

@@ -10,7 +10,7 @@ function __roomctl_cmd
     set -e words[1]
     while set -q words[1]
         switch $words[1]
-            case --redis --prefix
+            case --redis --prefix --redis-cluster --redis-password
                 set -e words[1]
             case '-*'
             case '*'
@@ -45,7 +45,7 @@ function __roomctl_npos
         end
         if test $seen -eq 0
             switch $w
-                case --redis --prefix
+                case --redis --prefix --redis-cluster --redis-password
                     set skip 1
                 case '-*'
                 case '*'
@@ -94,6 +94,8 @@ complete -c roomctl -f
 
 # Global options and the commands.
 complete -c roomctl -n __roomctl_no_cmd -l redis -x -d 'Redis URL'
+complete -c roomctl -n __roomctl_no_cmd -l redis-cluster -x -d 'Redis Cluster seed nodes'
+complete -c roomctl -n __roomctl_no_cmd -l redis-password -x -d 'password of the cluster nodes'
 complete -c roomctl -n __roomctl_no_cmd -l prefix -x -d 'key prefix'
 complete -c roomctl -n __roomctl_no_cmd -l json -d 'print JSON'
 complete -c roomctl -n __roomctl_no_cmd -l help -d 'print the usage'

@@ -22,13 +22,15 @@ _roomd() {
 		COMPREPLY=($(compgen -W 'text json' -- "$cur"))
 		return 0
 		;;
-	--listen | --redis | --prefix | --auth-secret | --node-id | \
+	--listen | --redis | --redis-cluster | --redis-password | --prefix | \
+	    --auth-secret | --node-id | \
 	    --history | --room-ttl | --empty-ttl | --max-frame | \
 	    --max-state | --max-rooms-per-conn | --max-conns | --rate | --workers)
 		return 0
 		;;
 	esac
-	COMPREPLY=($(compgen -W '--listen --redis --prefix --config
+	COMPREPLY=($(compgen -W '--listen --redis --redis-cluster
+	    --redis-password --prefix --config
 	    --auth-secret --auth-secret-file --insecure --node-id --history
 	    --room-ttl --empty-ttl --max-frame --max-state --max-rooms-per-conn
 	    --max-conns --rate --log-level --log-format --tls-cert --tls-key

@@ -5,6 +5,8 @@
 complete -c roomd -f
 complete -c roomd -l listen -x -d 'ADDR:PORT to serve on'
 complete -c roomd -l redis -x -d 'Redis URL'
+complete -c roomd -l redis-cluster -x -d 'Redis Cluster seed nodes'
+complete -c roomd -l redis-password -x -d 'password of the cluster nodes'
 complete -c roomd -l prefix -x -d 'prefix of every Redis key'
 complete -c roomd -l config -r -F -d 'read name = value lines from FILE'
 complete -c roomd -l auth-secret -x -d 'HMAC secret of client tokens'

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "config.h"
 
 static int check_listen(const struct opt *, const char *, char **);
 static int check_redis(const struct opt *, const char *, char **);
+static int check_cluster(const struct opt *, const char *, char **);
 static int check_prefix(const struct opt *, const char *, char **);
 static int check_node_id(const struct opt *, const char *, char **);
 static int check_nonempty(const struct opt *, const char *, char **);
@@ -26,6 +28,12 @@ const struct opt config_opts[] = {
 	{ "redis", OPT_STRING, F(redis), 0, 0, IN_ALL, check_redis, 1, 1,
 	    "URL", "redis://[:password@]host[:port][/db] or "
 	    "unix:///path[?db=N]", DEFAULT_REDIS, 1 },
+	{ "redis-cluster", OPT_STRING, F(redis_cluster), 0, 0, IN_ALL,
+	    check_cluster, 0, 0, "HOST:PORT[,...]",
+	    "Redis Cluster seed nodes, instead of --redis", NULL, 0 },
+	{ "redis-password", OPT_STRING, F(redis_password), 0, 0, IN_ALL,
+	    check_nonempty, 0, 1, "P", "password of the cluster's nodes", NULL,
+	    0 },
 	{ "prefix", OPT_STRING, F(prefix), 0, 0, IN_ALL, check_prefix, 0, 0,
 	    "P", "prefix of every Redis key", DEFAULT_PREFIX, 0 },
 	{ "config", OPT_STRING, F(config), 0, 0, IN_ARGV | IN_ENV,
@@ -127,6 +135,19 @@ check_redis(const struct opt *o, const char *v, char **why)
 	return redis_url_parse(v, &u, why);
 }
 
+static int
+check_cluster(const struct opt *o, const char *v, char **why)
+{
+	struct cluster_addr *a = NULL;
+	size_t n = 0;
+
+	(void)o;
+	if (cluster_seeds_parse(v, &a, &n, why) != 0)
+		return -1;
+	free(a);
+	return 0;
+}
+
 /*
  * Keys are built as prefix + name, so whitespace would split commands in
  * redis-cli and braces would steal the room's hash tag.
@@ -184,6 +205,8 @@ config_usage(FILE *f)
 	fprintf(f,
 	    "usage: roomd [--listen ADDR:PORT] [--redis URL] [--prefix P] "
 	    "[--config FILE]\n"
+	    "             [--redis-cluster HOST:PORT[,...]] "
+	    "[--redis-password P]\n"
 	    "             [--auth-secret S | --auth-secret-file F] "
 	    "[--insecure]\n"
 	    "             [--node-id ID] [--history N] [--room-ttl SECS] "

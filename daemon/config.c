@@ -585,6 +585,9 @@ config_free(struct config *cfg)
 {
 	free(cfg->listen);
 	free(cfg->redis);
+	free(cfg->redis_cluster);
+	free(cfg->redis_password);
+	cfg->redis_cluster = cfg->redis_password = NULL;
 	free(cfg->prefix);
 	free(cfg->config);
 	free(cfg->auth_secret);

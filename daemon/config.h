@@ -18,6 +18,8 @@ struct config {
 	/* Defaults are in the option table, config-opts.c. */
 	char *listen;			/* ADDR:PORT */
 	char *redis;			/* URL */
+	char *redis_cluster;		/* HOST:PORT[,...]; NULL: --redis */
+	char *redis_password;		/* for the cluster's nodes */
 	char *prefix;
 	char *config;			/* file the settings came from, or NULL */
 	char *auth_secret;		/* NULL: anonymous */
@@ -86,7 +88,7 @@ struct opt {
 };
 
 /* config-opts.c */
-#define CONFIG_NOPTS 25	/* entries in config_opts, checked at build */
+#define CONFIG_NOPTS 27	/* entries in config_opts, checked at build */
 extern const struct opt config_opts[];
 const struct opt *opt_find(const char *, size_t);
 void opt_env_name(const struct opt *, char *, size_t);

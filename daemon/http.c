@@ -9,6 +9,7 @@
 
 #include <libwebsockets.h>
 
+#include "cluster.h"
 #include "roomd.h"
 
 /* The page's files, generated from daemon/www/ by mk/embed.sh. */
@@ -159,19 +160,54 @@ http_asset(struct lws *wsi, struct http_asset *a)
 	    *a->len, "no-cache", a->etag, 1);
 }
 
+/*
+ * With --redis-cluster, each master's health too: "degraded" (still 200:
+ * every node sees the same cluster, and the other shards' rooms work)
+ * while some shard is down or the canary's shard does not deliver,
+ * "unavailable" while none answers.
+ */
+static int
+http_shards(struct buf *b, int *ok)
+{
+	struct cluster_shard sh[64];
+	size_t n = store_shards(sh, sizeof sh / sizeof sh[0]), up = 0;
+
+	if (n > sizeof sh / sizeof sh[0])
+		n = sizeof sh / sizeof sh[0];
+
+	buf_adds(b, ",\"shards\":[");
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(b, "%s{\"addr\":", i > 0 ? "," : "");
+		json_add_string(b, sh[i].addr, strlen(sh[i].addr));
+		buf_printf(b, ",\"slots\":%u,\"up\":%s}", sh[i].slots,
+		    sh[i].up ? "true" : "false");
+		up += sh[i].up != 0;
+	}
+	buf_addc(b, ']');
+	if (up == 0 || !store_ready())
+		return 0;
+	*ok = *ok && up == n;
+	return 1;
+}
+
 static int
 http_healthz(struct lws *wsi)
 {
-	struct buf b;
-	int ok = node_healthy(), rc;
+	struct buf b, sb;
+	int ok = node_healthy(), serving = ok, rc;
 
+	buf_init(&sb);
+	if (store_cluster())
+		serving = http_shards(&sb, &ok);
 	buf_init(&b);
 	buf_printf(&b, "{\"status\":\"%s\",\"node\":\"%s\",\"redis\":%s,"
-	    "\"conns\":%zu,\"rooms\":%zu}\n", ok ? "ok" : "unavailable",
-	    node_id, store_ready() ? "true" : "false", conn_count(), room_count());
-	rc = http_respond(wsi, ok ? HTTP_STATUS_OK :
+	    "\"conns\":%zu,\"rooms\":%zu%s}\n", ok ? "ok" : serving ?
+	    "degraded" : "unavailable", node_id, store_ready() ? "true" :
+	    "false", conn_count(), room_count(), sb.len > 0 ? sb.p : "");
+	rc = http_respond(wsi, serving ? HTTP_STATUS_OK :
 	    HTTP_STATUS_SERVICE_UNAVAILABLE, "application/json", b.p, b.len);
 	buf_free(&b);
+	buf_free(&sb);
 	return rc;
 }
 

@@ -320,7 +320,7 @@ join_room(struct conn *c, uint64_t ticket, const char *ref, const char *room,
 	struct local_room *lr;
 	struct room_op *op;
 
-	if (!store_ready()) {
+	if (!store_ready() || !store_room_up(room)) {
 		reply_error(c, ticket, ref, ERR_UNAVAILABLE,
 		    "redis is unavailable");
 		return;

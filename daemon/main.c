@@ -54,6 +54,7 @@ static const struct store_events store_events = {
 	.message = on_store_message,
 	.subscribed = join_subscribed,
 	.unsubscribed = room_unsubscribed,
+	.lost = room_sub_lost,
 };
 
 static void
@@ -221,7 +222,10 @@ main(int argc, char **argv)
 	uv_signal_init(loop, &sig_hup);
 	uv_signal_start(&sig_hup, on_hup, SIGHUP);
 
-	redis_url_format(&cfg.redis_url, where, sizeof where);
+	if (cfg.redis_cluster != NULL)
+		snprintf(where, sizeof where, "cluster %s", cfg.redis_cluster);
+	else
+		redis_url_format(&cfg.redis_url, where, sizeof where);
 	log_info("roomd %s starting: node %s, redis %s", ROOMD_VERSION,
 	    node_id, where);
 	if (server_start() != 0) {

@@ -3,6 +3,7 @@
  * text format: connections, rooms, frames and bytes, requests by type,
  * errors by code, Redis round-trip time and slow-consumer drops.
  */
+#include "cluster.h"
 #include "roomd.h"
 
 static uint64_t errors_by_code[ERR_COUNT];
@@ -76,6 +77,17 @@ metrics_render(struct buf *b)
 	buf_printf(b, "# HELP roomd_redis_up Whether both Redis connections "
 	    "are up.\n# TYPE roomd_redis_up gauge\nroomd_redis_up %d\n",
 	    store_ready());
+	if (store_cluster()) {
+		struct cluster_shard sh[64];
+		size_t n = store_shards(sh, sizeof sh / sizeof sh[0]);
+
+		buf_adds(b, "# HELP roomd_redis_shard_up Whether each Redis "
+		    "Cluster master answers.\n# TYPE roomd_redis_shard_up "
+		    "gauge\n");
+		for (size_t i = 0; i < n && i < sizeof sh / sizeof sh[0]; i++)
+			buf_printf(b, "roomd_redis_shard_up{shard=\"%s\"} %d\n",
+			    sh[i].addr, sh[i].up != 0);
+	}
 	buf_printf(b, "# HELP roomd_redis_rtt_seconds Moving average of "
 	    "script round trips.\n# TYPE roomd_redis_rtt_seconds gauge\n"
 	    "roomd_redis_rtt_seconds %.6f\n", store_rtt_ms() / 1000.0);

@@ -174,6 +174,27 @@ struct room_list {
 	size_t n;
 };
 
+/*
+ * Redis Cluster: the room's subscription was lost (slot moved, failover)
+ * and the store is subscribing again by itself: wait for the confirmation
+ * as for a new one, then catch up from history on what was missed. Live
+ * frames are held from now on, not only from the confirmation: one that
+ * came on a subscription that is lost again a moment later would move the
+ * members past frames that subscription missed.
+ */
+void
+room_sub_lost(const char *channel, size_t chlen)
+{
+	struct local_room *lr = room_of_channel(channel, chlen);
+
+	if (lr == NULL || lr->sub != SUB_SUBSCRIBED)
+		return;
+	lr->sub = SUB_SUBSCRIBING;
+	lr->catchup_needed = lr->nmembers > 0;
+	if (lr->catchup_needed)
+		lr->catching_up = 1;
+}
+
 static void
 room_resubscribe_one(struct local_room *lr, void *arg)
 {

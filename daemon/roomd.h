@@ -201,6 +201,10 @@ struct store_events {
 	/* Confirmations of store_subscribe and store_unsubscribe. */
 	void (*subscribed)(const char *channel, size_t);
 	void (*unsubscribed)(const char *channel, size_t);
+	/* Redis Cluster only: a room's subscription was lost (its slot
+	 * moved, a failover); the store subscribes again by itself, and
+	 * subscribed follows. Frames may have been missed meanwhile. */
+	void (*lost)(const char *channel, size_t);
 };
 
 /* What a script's reply must look like (shape.c checks it). */
@@ -379,6 +383,7 @@ void room_subscribe(struct local_room *);
 int room_confirmed(struct local_room *);
 void room_unsubscribed(const char *channel, size_t chlen);
 void room_resubscribe_all(void);
+void room_sub_lost(const char *channel, size_t chlen);
 void room_maybe_release(struct local_room *);
 struct membership *membership_new(struct conn *, struct local_room *);
 void membership_free(struct membership *);
@@ -426,6 +431,30 @@ int store_unsubscribe(const char *, size_t);
 double store_rtt_ms(void);
 uint64_t store_up_since(void);
 void store_reset(const char *);
+
+/* store-cluster.c: what store.c hands on with --redis-cluster */
+struct cluster_shard;
+int store_cluster(void);
+size_t store_shards(struct cluster_shard *, size_t);
+int store_room_up(const char *);
+void stc_reset_ctl(const char *);
+int stc_start(const struct store_events *, const char *ctl_channel);
+void stc_stop(void);
+int stc_ready(void);
+uint64_t stc_up_since(void);
+double stc_rtt_ms(void);
+void stc_run(struct script_args *, store_cb, void *);
+int stc_command(store_cb, void *, int, const char **, const size_t *);
+void stc_subscribe(const char *, size_t);
+void stc_unsubscribe(const char *, size_t);
+struct cluster *stc_cluster(void);
+int stc_stopping(void);
+void stc_index_write(const char *, const char *, const char *,
+    const char *);
+
+/* store-across.c: rooms and gc across a cluster's shards */
+void stc_rooms(struct script_args *, store_cb, void *);
+void stc_gc(struct script_args *, store_cb, void *);
 
 /* http.c */
 int http_serve(struct lws *, const char *);

@@ -55,12 +55,16 @@ static void sub_message(redisAsyncContext *, void *, void *);
 int
 store_ready(void)
 {
+	if (store_cluster())
+		return stc_ready();
 	return cmd_up && sub_up;
 }
 
 double
 store_rtt_ms(void)
 {
+	if (store_cluster())
+		return stc_rtt_ms();
 	return rtt_ms;
 }
 
@@ -244,6 +248,8 @@ store_connect_all(void)
 int
 store_start(const struct store_events *ev, const char *channel)
 {
+	if (store_cluster())
+		return stc_start(ev, channel);
 	events = ev;
 	snprintf(ctl_channel, sizeof ctl_channel, "%s", channel);
 	uv_timer_init(loop, &retry_timer);
@@ -261,6 +267,10 @@ retry_timer_closed(uv_handle_t *h)
 void
 store_stop(void)
 {
+	if (store_cluster()) {
+		stc_stop();
+		return;
+	}
 	stopping = 1;
 	uv_timer_stop(&retry_timer);
 	uv_close((uv_handle_t *)&retry_timer, retry_timer_closed);
@@ -359,7 +369,13 @@ store_script(const struct script_args *sa, store_cb cb, void *arg)
 void
 store_run(struct script_args *sa, store_cb cb, void *arg)
 {
-	if (store_script(sa, cb, arg) != 0 && cb != NULL)
+	if (store_cluster() && sa->id == SCRIPT_ROOMS)
+		stc_rooms(sa, cb, arg);
+	else if (store_cluster() && sa->id == SCRIPT_GC)
+		stc_gc(sa, cb, arg);
+	else if (store_cluster())
+		stc_run(sa, cb, arg);
+	else if (store_script(sa, cb, arg) != 0 && cb != NULL)
 		cb(NULL, arg);
 	script_args_free(sa);
 }
@@ -387,6 +403,8 @@ store_command(store_cb cb, void *arg, int argc, const char **argv,
 {
 	struct command_call *cc;
 
+	if (store_cluster())
+		return stc_command(cb, arg, argc, argv, lens);
 	if (!cmd_up || cmd_ac == NULL)
 		return -1;
 	cc = xmalloc(sizeof *cc);
@@ -463,6 +481,8 @@ sub_message(redisAsyncContext *ac, void *r, void *priv)
 uint64_t
 store_up_since(void)
 {
+	if (store_cluster())
+		return stc_up_since();
 	return store_ready() ? up_since : 0;
 }
 
@@ -474,6 +494,12 @@ store_up_since(void)
 void
 store_reset(const char *why)
 {
+	if (store_cluster()) {
+		/* The cluster layer drops silent nodes itself; what is
+		 * left is a control channel that no longer delivers. */
+		stc_reset_ctl(why);
+		return;
+	}
 	log_warnx("redis: %s: reconnecting", why);
 	if (cmd_ac != NULL)
 		redisAsyncFree(cmd_ac);
@@ -492,6 +518,12 @@ store_reset(const char *why)
 int
 store_subscribe(const char *ch, size_t len)
 {
+	if (store_cluster()) {
+		/* The cluster layer keeps the subscription wanted and
+		 * confirms it when it can. */
+		stc_subscribe(ch, len);
+		return 0;
+	}
 	if (sub_ac == NULL || !sub_up)
 		return -1;
 	return redisAsyncCommand(sub_ac, sub_message, NULL, "SUBSCRIBE %b",
@@ -501,6 +533,12 @@ store_subscribe(const char *ch, size_t len)
 int
 store_unsubscribe(const char *ch, size_t len)
 {
+	if (store_cluster()) {
+		/* The cluster layer keeps the subscription wanted and
+		 * confirms it when it can. */
+		stc_unsubscribe(ch, len);
+		return 0;
+	}
 	if (sub_ac == NULL || !sub_up)
 		return -1;
 	return redisAsyncCommand(sub_ac, sub_message, NULL, "UNSUBSCRIBE %b",

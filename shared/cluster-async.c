@@ -521,6 +521,22 @@ cluster_get_stats(const struct cluster *cl, struct cluster_stats *st)
  * command connection answers). Returns how many shards there are, which
  * may exceed max.
  */
+/*
+ * Whether the master of key's slot is usable: known, and connected or
+ * being dialled (a master that died is neither until it, or its promoted
+ * replica, answers again).
+ */
+int
+cluster_key_up(const struct cluster *cl, const char *key, size_t len)
+{
+	const struct cl_node *m;
+
+	if (!cl->have_map || cl->freeing)
+		return 0;
+	m = cl->owner[cluster_key_slot(key, len)];
+	return m != NULL && (m->ready || m->ac != NULL);
+}
+
 size_t
 cluster_shards(const struct cluster *cl, struct cluster_shard *out,
     size_t max)

@@ -141,6 +141,7 @@ struct cluster_shard {
 };
 size_t cluster_shards(const struct cluster *, struct cluster_shard *,
     size_t max);
+int cluster_key_up(const struct cluster *, const char *key, size_t len);
 
 /* cluster-sync.c: blocking, for roomctl. */
 struct cluster_sync;

@@ -36,6 +36,8 @@ enum script_id {
 const char *script_source(enum script_id);
 const char *script_sha(enum script_id);
 const char *script_name(enum script_id);
+void script_use_cluster(int);
+int script_cluster(void);
 
 #define SCRIPT_ARGV_MAX 24
 
@@ -54,6 +56,8 @@ struct script_args {
 	struct buf b;
 };
 void script_args_free(struct script_args *);
+#define SCRIPT_ROOM_KEYS 4		/* room, :members, :state, :events */
+int script_take_outside(struct script_args *, const char **, int);
 
 /* The scripts that answer with a status word put it first. */
 #define SCRIPT_R_STATUS 0
@@ -211,6 +215,20 @@ enum {					/* the fields of each row */
 	ROOMS_R_FILTER,			/* JSON, "" unless made by match */
 	ROOMS_R_COUNT
 };
+
+/*
+ * rooms.lua on a Redis Cluster, where no one script reads the index and
+ * the rooms: the room hash fields it reads (an HMGET of them, in this
+ * order), and one row of its reply from a room id, its index score and
+ * that HMGET's reply. NULL when the room's keys are gone (the caller drops
+ * the entry: *stale is set) or its visibility is not want ("" for any);
+ * else a reply made with malloc, for freeReplyObject.
+ */
+#define SCRIPT_ROOMS_NFIELDS 8
+extern const char *const script_rooms_fields[SCRIPT_ROOMS_NFIELDS];
+struct redisReply;
+struct redisReply *script_rooms_row(const char *room, long long members,
+    const struct redisReply *hmget, const char *want, int *stale);
 
 /* restore.lua: write a live member back after Redis lost it; replies
  * 1 when written, 0 when it was there. */

@@ -1,0 +1,451 @@
+/*
+ * redis-cluster.c: roomctl on a Redis Cluster (--redis-cluster), through
+ * the shared synchronous client (cluster_sync_*). redis.c hands every
+ * command and script here when rcl_active(), so the commands keep one
+ * code path for both modes:
+ * - a command goes to the master of its key's slot (argv[1], or the key
+ *   after STREAMS of an XREAD); PUBLISH becomes SPUBLISH;
+ * - room scripts are the cluster variants; the indexes outside the room
+ *   are written after the script, and an evict's control message is
+ *   published (sharded) before it, as the script would have;
+ * - rooms and gc, whose scripts read keys of every slot, are done here
+ *   command by command across the shards, answering with replies of the
+ *   scripts' shapes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <hiredis/hiredis.h>
+
+#include "cluster.h"
+#include "roomctl.h"
+
+#define RCL_COMMAND_SEC 30
+
+static struct cluster_sync *cs;
+static redisContext rcl_handle;	/* what redis_open returns: never used */
+static char *rcl_prefix;
+
+int
+rcl_active(void)
+{
+	return cs != NULL;
+}
+
+redisContext *
+rcl_open(const struct cmd_ctx *ctx)
+{
+	struct timeval tv = { RCL_COMMAND_SEC, 0 };
+	char *cause = NULL;
+
+	script_use_cluster(1);
+	cs = cluster_sync_open(ctx->redis_cluster, ctx->redis_password, tv,
+	    &cause);
+	if (cs == NULL) {
+		cmd_error("cannot connect to redis cluster %s: %s",
+		    ctx->redis_cluster, cause != NULL ? cause : "failed");
+		free(cause);
+		exit(EXIT_FAIL);
+	}
+	free(rcl_prefix);
+	rcl_prefix = xstrdup(ctx->prefix);
+	return &rcl_handle;
+}
+
+void
+rcl_close(void)
+{
+	cluster_sync_close(cs);
+	cs = NULL;
+}
+
+/* Print why a command got no reply or an error reply; NULL then. */
+static redisReply *
+rcl_check(redisReply *r, char *cause, const char *what)
+{
+	if (r == NULL) {
+		cmd_error("redis: %s%s", what != NULL ? what : "",
+		    cause != NULL ? cause : "no reply");
+		free(cause);
+		return NULL;
+	}
+	free(cause);
+	if (r->type == REDIS_REPLY_ERROR) {
+		cmd_error("redis: %s%s", what != NULL ? what : "", r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * Send one command to the master of its key's slot: argv[1], or the key
+ * after STREAMS of an XREAD; PUBLISH goes out as SPUBLISH.
+ */
+static redisReply *
+rcl_send(int argc, const char **argv, const size_t *lens, char **cause)
+{
+	const char *key = NULL, *av[3];
+	size_t keylen = 0, ln[3];
+
+	if (strcasecmp(argv[0], "PUBLISH") == 0 && argc == 3) {
+		av[0] = "SPUBLISH";
+		av[1] = argv[1];
+		av[2] = argv[2];
+		ln[0] = 8;
+		ln[1] = lens != NULL ? lens[1] : strlen(argv[1]);
+		ln[2] = lens != NULL ? lens[2] : strlen(argv[2]);
+		argv = av;
+		lens = ln;
+	}
+	if (strcasecmp(argv[0], "XREAD") == 0) {
+		for (int i = 1; i + 1 < argc; i++)
+			if (strcasecmp(argv[i], "STREAMS") == 0) {
+				key = argv[i + 1];
+				keylen = lens != NULL ? lens[i + 1] :
+				    strlen(key);
+				break;
+			}
+	}
+	return cluster_sync_command(cs, key, keylen, argc, argv, lens, cause);
+}
+
+/* The reply, error replies included, or NULL; nothing printed. */
+static redisReply *
+rcl_raw(int argc, const char **argv, const size_t *lens)
+{
+	char *cause = NULL;
+	redisReply *r = rcl_send(argc, argv, lens, &cause);
+
+	free(cause);
+	return r;
+}
+
+/* As redis_command: NULL after printing why. */
+redisReply *
+rcl_command(int argc, const char **argv, const size_t *lens)
+{
+	char *cause = NULL;
+	redisReply *r = rcl_send(argc, argv, lens, &cause);
+
+	return rcl_check(r, cause, NULL);
+}
+
+/* A command given as strings ending with NULL; the reply is freed. */
+static void
+rcl_fire(const char *cmd, ...)
+{
+	const char *argv[8];
+	const char *s;
+	va_list ap;
+	int argc = 0;
+	redisReply *r;
+
+	va_start(ap, cmd);
+	for (s = cmd; s != NULL && argc < 8; s = va_arg(ap, const char *))
+		argv[argc++] = s;
+	va_end(ap);
+	if ((r = rcl_raw(argc, argv, NULL)) != NULL)
+		freeReplyObject(r);
+}
+
+static redisReply *
+fake_new(int type)
+{
+	redisReply *r = xcalloc(1, sizeof *r);
+
+	r->type = type;
+	return r;
+}
+
+static redisReply *
+fake_str(const char *s, size_t len)
+{
+	redisReply *r = fake_new(REDIS_REPLY_STRING);
+
+	r->str = xstrndup(s, len);
+	r->len = len;
+	return r;
+}
+
+static redisReply *
+fake_int(long long v)
+{
+	redisReply *r = fake_new(REDIS_REPLY_INTEGER);
+
+	r->integer = v;
+	return r;
+}
+
+static void
+fake_push(redisReply *a, redisReply *e)
+{
+	a->element = xrealloc(a->element, (a->elements + 1) *
+	    sizeof *a->element);
+	a->element[a->elements++] = e;
+}
+
+/* Set a room's index entries from its hash and members, as the room
+ * scripts do on one Redis. */
+static void
+rcl_index(const char *room, const char *idx, const char *pub)
+{
+	char *hash, *members, n[24];
+	redisReply *cnt, *vis;
+	struct buf b;
+
+	buf_init(&b);
+	key_room(&b, rcl_prefix, room, "");
+	hash = buf_detach(&b);
+	buf_init(&b);
+	key_room(&b, rcl_prefix, room, ":members");
+	members = buf_detach(&b);
+	cnt = rcl_raw(2, (const char *[]){ "HLEN", members }, NULL);
+	vis = rcl_raw(3, (const char *[]){ "HGET", hash, "visibility" }, NULL);
+	if (cnt != NULL && cnt->type == REDIS_REPLY_INTEGER) {
+		if (cnt->integer == 0) {
+			rcl_fire("ZREM", idx, room, NULL);
+			rcl_fire("ZREM", pub, room, NULL);
+		} else {
+			snprintf(n, sizeof n, "%lld", cnt->integer);
+			rcl_fire("ZADD", idx, n, room, NULL);
+			if (vis != NULL && vis->type == REDIS_REPLY_STRING &&
+			    strcmp(vis->str, "public") == 0)
+				rcl_fire("ZADD", pub, n, room, NULL);
+		}
+	}
+	if (cnt != NULL)
+		freeReplyObject(cnt);
+	if (vis != NULL)
+		freeReplyObject(vis);
+	free(hash);
+	free(members);
+}
+
+static redisReply *
+rcl_rooms(const struct script_args *sa)
+{
+	const char *idx = sa->argv[0];
+	long long limit = strtoll(sa->argv[2], NULL, 10);
+	const char *want = sa->argc > 3 ? sa->argv[3] : "";
+	redisReply *ids, *d, *row, *top;
+	char stop[24];
+	struct buf b;
+
+	snprintf(stop, sizeof stop, "%lld", want[0] != '\0' ? limit * 4 + 99 :
+	    limit + 19);
+	ids = rcl_command(5, (const char *[]){ "ZREVRANGE", idx, "0", stop,
+	    "WITHSCORES" }, NULL);
+	if (ids == NULL)
+		return NULL;
+	top = fake_new(REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i + 1 < ids->elements &&
+	    (long long)top->elements < limit; i += 2) {
+		const char *room = ids->element[i]->str;
+		const char *argv[2 + SCRIPT_ROOMS_NFIELDS] = { "HMGET" };
+		int stale;
+
+		buf_init(&b);
+		key_room(&b, rcl_prefix, room, "");
+		argv[1] = b.p;
+		for (int k = 0; k < SCRIPT_ROOMS_NFIELDS; k++)
+			argv[2 + k] = script_rooms_fields[k];
+		d = rcl_command(2 + SCRIPT_ROOMS_NFIELDS, argv, NULL);
+		buf_free(&b);
+		row = script_rooms_row(room, strtoll(ids->element[i + 1]->str,
+		    NULL, 10), d, want, &stale);
+		if (stale)
+			rcl_fire("ZREM", idx, room, NULL);
+		if (row != NULL)
+			fake_push(top, row);
+		if (d != NULL)
+			freeReplyObject(d);
+	}
+	freeReplyObject(ids);
+	return top;
+}
+
+/* A member JSON's "node", into out (empty when none). */
+static void
+member_node(const char *json, char *out, size_t outlen)
+{
+	const char *p = strstr(json, "\"node\":\"");
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	p += 8;
+	while (p[n] != '\0' && p[n] != '"' && n + 1 < outlen)
+		n++;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static int
+in_list(const redisReply *list, const char *s)
+{
+	for (size_t i = 0; i < list->elements; i++)
+		if (strcmp(list->element[i]->str, s) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * gc.lua across the shards: the dead nodes from the node set, then each
+ * listed room's members of dead nodes leave through the leave script
+ * (reason node_lost), and index entries of rooms whose keys are gone are
+ * dropped. The reply has the gc script's shape.
+ */
+static redisReply *
+rcl_gc(const struct script_args *sa)
+{
+	const char *prefix = sa->argv[0];
+	redisReply *ids, *rooms, *top, *dead, *r, *m;
+	long long removed = 0, closed = 0, dropped = 0;
+	char *set, *gone, *idx, *pub, node[ID_MAX + 1];
+	struct buf b;
+
+	xasprintf(&set, "%snodes", prefix);
+	xasprintf(&gone, "%snodes:gone", prefix);
+	xasprintf(&idx, "%srooms", prefix);
+	xasprintf(&pub, "%srooms:public", prefix);
+	top = fake_new(REDIS_REPLY_ARRAY);
+	dead = fake_new(REDIS_REPLY_ARRAY);
+	fake_push(top, dead);
+	if ((ids = rcl_command(2, (const char *[]){ "SMEMBERS", set },
+	    NULL)) == NULL)
+		goto fail;
+	for (size_t i = 0; i < ids->elements; i++) {
+		const char *id = ids->element[i]->str;
+		redisReply *e, *g;
+
+		buf_init(&b);
+		key_plain(&b, prefix, "node:");
+		buf_adds(&b, id);
+		e = rcl_raw(2, (const char *[]){ "EXISTS", b.p }, NULL);
+		g = rcl_raw(3, (const char *[]){ "SISMEMBER", gone, id }, NULL);
+		if (e != NULL && e->type == REDIS_REPLY_INTEGER &&
+		    e->integer == 0 && g != NULL &&
+		    g->type == REDIS_REPLY_INTEGER && g->integer == 0)
+			fake_push(dead, fake_str(id, strlen(id)));
+		if (e != NULL)
+			freeReplyObject(e);
+		if (g != NULL)
+			freeReplyObject(g);
+		buf_free(&b);
+	}
+	freeReplyObject(ids);
+	if ((rooms = rcl_command(4, (const char *[]){ "ZRANGE", idx, "0",
+	    "-1" }, NULL)) == NULL)
+		goto fail;
+	for (size_t i = 0; i < rooms->elements; i++) {
+		const char *room = rooms->element[i]->str;
+
+		buf_init(&b);
+		key_room(&b, prefix, room, "");
+		r = rcl_raw(2, (const char *[]){ "EXISTS", b.p }, NULL);
+		buf_free(&b);
+		if (r != NULL && r->type == REDIS_REPLY_INTEGER &&
+		    r->integer == 0) {
+			rcl_fire("ZREM", idx, room, NULL);
+			rcl_fire("ZREM", pub, room, NULL);
+			dropped++;
+		}
+		if (r != NULL)
+			freeReplyObject(r);
+		if (dead->elements == 0)
+			continue;
+		buf_init(&b);
+		key_room(&b, prefix, room, ":members");
+		m = rcl_raw(2, (const char *[]){ "HGETALL", b.p }, NULL);
+		buf_free(&b);
+		for (size_t k = 0; m != NULL && m->type == REDIS_REPLY_ARRAY &&
+		    k + 1 < m->elements; k += 2) {
+			struct script_args la;
+			redisReply *lr;
+
+			member_node(m->element[k + 1]->str, node, sizeof node);
+			if (!in_list(dead, node))
+				continue;
+			script_leave_args(&la, &(struct script_leave){
+				.prefix = prefix,
+				.room = room,
+				.conn = m->element[k]->str,
+				.maxlen = strtoull(sa->argv[1], NULL, 10),
+				.ttl = strtoull(sa->argv[2], NULL, 10),
+				.empty_ttl = strtoull(sa->argv[3], NULL, 10),
+				.reason = "node_lost",
+			});
+			lr = rcl_script(&la);
+			script_args_free(&la);
+			if (lr != NULL && lr->type == REDIS_REPLY_ARRAY &&
+			    lr->elements == LEAVE_R_COUNT) {
+				redisReply **e = lr->element;
+
+				removed += e[LEAVE_R_REMOVED]->integer;
+				closed += e[LEAVE_R_CLOSED]->integer;
+			}
+			if (lr != NULL)
+				freeReplyObject(lr);
+		}
+		if (m != NULL)
+			freeReplyObject(m);
+	}
+	freeReplyObject(rooms);
+	for (size_t i = 0; i < dead->elements; i++)
+		rcl_fire("SADD", gone, dead->element[i]->str, NULL);
+	fake_push(top, fake_int(removed));
+	fake_push(top, fake_int(closed));
+	fake_push(top, fake_int(dropped));
+	free(set);
+	free(gone);
+	free(idx);
+	free(pub);
+	return top;
+fail:
+	freeReplyObject(top);
+	free(set);
+	free(gone);
+	free(idx);
+	free(pub);
+	return NULL;
+}
+
+/* A script call (scripts.h) on its room's shard; see the top. */
+redisReply *
+rcl_script(const struct script_args *sa0)
+{
+	struct script_args sa = *sa0;	/* argv point into sa0's buffer */
+	const char *outside[2];
+	char *room = NULL, *what, *cause = NULL;
+	int nout;
+	redisReply *r;
+
+	if (sa.id == SCRIPT_ROOMS)
+		return rcl_rooms(&sa);
+	if (sa.id == SCRIPT_GC)
+		return rcl_gc(&sa);
+	nout = script_take_outside(&sa, outside, 2);
+	if (nout == 2)
+		room = xstrdup(sa.argv[sa.nkeys]);
+	/* leave.lua's control message: a sharded channel of its own slot,
+	 * published first, as the script does before member_left. */
+	if (sa.id == SCRIPT_LEAVE && sa.argc - sa.nkeys == 9) {
+		rcl_fire("PUBLISH", sa.argv[sa.nkeys + 7],
+		    sa.argv[sa.nkeys + 8], NULL);
+		sa.argc -= 2;
+	}
+	r = cluster_sync_script(cs, script_sha(sa.id), script_source(sa.id),
+	    sa.nkeys, sa.argc - sa.nkeys, sa.argv, sa.lens, &cause);
+	xasprintf(&what, "script %s: ", script_name(sa.id));
+	r = rcl_check(r, cause, what);
+	free(what);
+	if (r != NULL && room != NULL)
+		rcl_index(room, outside[0], outside[1]);
+	free(room);
+	return r;
+}
