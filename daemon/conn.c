@@ -214,20 +214,6 @@ conn_busy(const struct conn *c)
 	return c->qbytes + (size_t)c->inflight * REPLY_BUDGET > REPLY_WINDOW;
 }
 
-/*
- * Stop (pause = 1) or start again reading the client's socket: lws keeps
- * what it has read and leaves the rest to TCP, so a client that sends
- * faster than its requests can run is made to wait.
- */
-void
-conn_rx_pause(struct conn *c, int pause)
-{
-	if (c->wsi == NULL || c->rx_paused == pause)
-		return;
-	c->rx_paused = pause;
-	lws_rx_flow_control(c->wsi, pause ? 0 : 1);
-}
-
 /* Its queue is low enough for the next batch of a big reply. */
 int
 conn_drained(const struct conn *c)

@@ -6,6 +6,8 @@
  */
 #include <string.h>
 
+#include <libwebsockets.h>
+
 #include "roomd.h"
 
 /*
@@ -24,13 +26,27 @@ defer_init(void (*run)(struct conn *, const char *, size_t))
 	defer_run = run;
 }
 
+/*
+ * Stop (pause = 1) or start again reading the client's socket: lws keeps
+ * what it has read and leaves the rest to TCP, so a client that sends
+ * faster than its requests can run is made to wait.
+ */
+static void
+defer_rx_pause(struct conn *c, int pause)
+{
+	if (c->wsi == NULL || c->rx_paused == pause)
+		return;
+	c->rx_paused = pause;
+	lws_rx_flow_control(c->wsi, pause ? 0 : 1);
+}
+
 /* Count bytes held back; past the bound, stop reading the client. */
 static void
 defer_count(struct conn *c, size_t len)
 {
 	c->deferred_bytes += len;
 	if (c->deferred_bytes > DEFER_MAX_BYTES)
-		conn_rx_pause(c, 1);
+		defer_rx_pause(c, 1);
 }
 
 /* A copy of a request: bytes, not a string (the frame may hold a NUL,
@@ -105,7 +121,7 @@ defer_unblock(struct conn *c)
 		free(d);
 	}
 	if (c->deferred_bytes <= DEFER_MAX_BYTES / 2)
-		conn_rx_pause(c, 0);
+		defer_rx_pause(c, 0);
 }
 
 /* The connection has closed: drop what it held back. */
@@ -120,5 +136,5 @@ defer_clear(struct conn *c)
 		free(d);
 	}
 	c->deferred_bytes = 0;
-	conn_rx_pause(c, 0);
+	defer_rx_pause(c, 0);
 }

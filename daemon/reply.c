@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
 #include "roomd.h"
@@ -157,6 +158,26 @@ reply_str(redisReply *e, size_t *len)
 }
 
 /*
+ * Append a room's filter as stored by the match script, or {} when it is
+ * not one JSON object: the text is copied as it is into the frame, so it
+ * must be checked, whoever wrote the key.
+ */
+static void
+reply_add_filter(struct buf *b, const char *s, size_t len)
+{
+	cJSON *j = NULL;
+	size_t used = 0;
+
+	if (len > 0)
+		j = json_parse(s, len, &used);
+	if (j != NULL && cJSON_IsObject(j) && used == len)
+		buf_add(b, s, len);
+	else
+		buf_adds(b, "{}");
+	cJSON_Delete(j);
+}
+
+/*
  * Append ,"details":{...} from the details a join or match script gives
  * (JOIN_D_*): pool and filter only for a room made by match. The filter
  * is stored as the canonical JSON roomd made of it, and copied as it is.
@@ -197,10 +218,7 @@ reply_add_details(struct buf *b, redisReply *d)
 		json_add_string(b, s, len);
 		s = reply_str(d->element[JOIN_D_FILTER], &len);
 		buf_adds(b, ",\"filter\":");
-		if (len > 0)
-			buf_add(b, s, len);
-		else
-			buf_adds(b, "{}");
+		reply_add_filter(b, s, len);
 	}
 	buf_addc(b, '}');
 }
@@ -370,9 +388,8 @@ reply_fields_rooms(struct buf *b, redisReply *rr)
 			json_add_string(b, f[ROOMS_R_POOL]->str,
 			    f[ROOMS_R_POOL]->len);
 			buf_adds(b, ",\"filter\":");
-			if (f[ROOMS_R_FILTER]->type == REDIS_REPLY_STRING &&
-			    f[ROOMS_R_FILTER]->len > 0)
-				buf_add(b, f[ROOMS_R_FILTER]->str,
+			if (f[ROOMS_R_FILTER]->type == REDIS_REPLY_STRING)
+				reply_add_filter(b, f[ROOMS_R_FILTER]->str,
 				    f[ROOMS_R_FILTER]->len);
 			else
 				buf_adds(b, "{}");

@@ -268,7 +268,6 @@ void conn_send_text(struct conn *, const char *, size_t);
 void conn_send_reply(struct conn *, struct frame *);
 void conn_close_after_replies(struct conn *, uint16_t, const char *);
 int conn_busy(const struct conn *);
-void conn_rx_pause(struct conn *, int);
 int conn_drained(const struct conn *);
 uint64_t conn_ticket(struct conn *);
 void conn_reply(struct conn *, uint64_t, struct frame *);
