@@ -53,6 +53,8 @@ static int check_redis(const struct opt *, const char *, char **);
 static int check_prefix(const struct opt *, const char *, char **);
 static int check_node_id(const struct opt *, const char *, char **);
 static int check_nonempty(const struct opt *, const char *, char **);
+static int check_http_url(const struct opt *, const char *, char **);
+static int check_patterns(const struct opt *, const char *, char **);
 
 #define F(f) offsetof(struct config, f)
 static const struct opt opts[] = {
@@ -92,6 +94,30 @@ static const struct opt opts[] = {
 	    "debug|info|warn|error", "lowest level logged (info)" },
 	{ "log-format", OPT_FORMAT, F(log_format), 0, 0, IN_ALL, NULL, 0, 0,
 	    "text|json", "log line format (text)" },
+	/* The application's back end (BACKEND.md). */
+	{ "api-key", OPT_STRING, F(api_key), 0, 0, IN_ALL, check_nonempty, 0,
+	    1, "K", "key of the HTTP API (off without one)" },
+	{ "api-key-file", OPT_STRING, F(api_key_file), 0, 0, IN_ALL,
+	    check_nonempty, 0, 0, "F", "read the API key from F" },
+	{ "connect-url", OPT_STRING, F(connect_url), 0, 0, IN_ALL,
+	    check_http_url, 0, 0, "URL", "back end that authorises connections" },
+	{ "publish-url", OPT_STRING, F(publish_url), 0, 0, IN_ALL,
+	    check_http_url, 0, 0, "URL", "back end that checks events" },
+	{ "publish-events", OPT_STRING, F(publish_events), 0, 0, IN_ALL,
+	    check_patterns, 0, 0, "PATTERNS", "events the publish hook sees (*)" },
+	{ "hook-timeout", OPT_UINT, F(hook_timeout), 1, 600, IN_ALL, NULL, 0,
+	    0, "SECS", "wait for a hook or webhook answer (3)" },
+	{ "webhook-url", OPT_STRING, F(webhook_url), 0, 0, IN_ALL,
+	    check_http_url, 0, 0, "URL", "back end told what happens in rooms" },
+	{ "webhook-secret", OPT_STRING, F(webhook_secret), 0, 0, IN_ALL,
+	    check_nonempty, 0, 1, "S", "HMAC key of webhook signatures" },
+	{ "webhook-secret-file", OPT_STRING, F(webhook_secret_file), 0, 0,
+	    IN_ALL, check_nonempty, 0, 0, "F", "read the webhook secret from F" },
+	{ "webhook-events", OPT_STRING, F(webhook_events), 0, 0, IN_ALL,
+	    check_patterns, 0, 0, "PATTERNS", "events also sent as notices "
+	    "(none)" },
+	{ "webhook-retry", OPT_UINT, F(webhook_retry), 1, 604800, IN_ALL, NULL,
+	    0, 0, "SECS", "retry a failing webhook this long (3600)" },
 	{ "check-config", OPT_FLAG, F(check_config), 0, 0, IN_ARGV, NULL, 0, 0,
 	    NULL, "check the settings and exit" },
 	{ "help", OPT_HELP, 0, 0, 0, IN_ARGV, NULL, 0, 0, NULL,
@@ -287,17 +313,81 @@ check_nonempty(const struct opt *o, const char *v, char **why)
 	return 0;
 }
 
-/* The other half of the auth-secret / auth-secret-file pair, or -1. */
+/*
+ * The other half of a secret / secret-file pair (auth-secret,
+ * api-key, webhook-secret), or -1.
+ */
 static int
 opt_partner(const struct opt *o)
 {
-	const struct opt *p = NULL;
+	const struct opt *p;
+	char name[64];
+	size_t n = strlen(o->name);
 
-	if (strcmp(o->name, "auth-secret") == 0)
-		p = opt_find("auth-secret-file", strlen("auth-secret-file"));
-	else if (strcmp(o->name, "auth-secret-file") == 0)
-		p = opt_find("auth-secret", strlen("auth-secret"));
-	return (p != NULL) ? (int)(p - opts) : -1;
+	if (n > 5 && strcmp(o->name + n - 5, "-file") == 0)
+		p = opt_find(o->name, n - 5);
+	else {
+		snprintf(name, sizeof name, "%s-file", o->name);
+		p = opt_find(name, strlen(name));
+	}
+	if (p == NULL || p->type != OPT_STRING || o->type != OPT_STRING)
+		return -1;
+	if (!(p->secret || o->secret))
+		return -1;
+	return (int)(p - opts);
+}
+
+/* An http:// or https:// URL with a host. */
+static int
+check_http_url(const struct opt *o, const char *v, char **why)
+{
+	const char *h;
+
+	(void)o;
+	if (strncmp(v, "http://", 7) == 0)
+		h = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		h = v + 8;
+	else {
+		*why = xstrdup("must be an http:// or https:// URL");
+		return -1;
+	}
+	if (*h == '\0' || *h == '/' || strpbrk(v, " \t\r\n") != NULL) {
+		*why = xstrdup("must be an http:// or https:// URL with a host");
+		return -1;
+	}
+	return 0;
+}
+
+/* Comma-separated event-name patterns: ids with '*' wildcards. */
+static int
+check_patterns(const struct opt *o, const char *v, char **why)
+{
+	const char *p = v, *e;
+	size_t n;
+
+	(void)o;
+	if (*v == '\0')
+		return 0;
+	for (;;) {
+		e = strchr(p, ',');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (n == 0 || n > ID_MAX) {
+			*why = xstrdup("must be event-name patterns, "
+			    "comma-separated");
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] != '*' && !id_valid(p + i, 1)) {
+				xasprintf(why, "pattern '%.*s' may hold only "
+				    "A-Z a-z 0-9 _ . : - and *", (int)n, p);
+				return -1;
+			}
+		}
+		if (e == NULL)
+			return 0;
+		p = e + 1;
+	}
 }
 
 /*
@@ -661,6 +751,9 @@ config_defaults(struct config *cfg)
 	cfg->rate = 100;
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->log_format = LOG_FORMAT_TEXT;
+	cfg->publish_events = xstrdup("*");
+	cfg->hook_timeout = 3;
+	cfg->webhook_retry = 3600;
 }
 
 static size_t
@@ -690,6 +783,26 @@ config_derive(struct loader *ld, char **cause)
 			return -1;
 		free(cfg->auth_secret);
 		cfg->auth_secret = secret;
+	}
+	if (cfg->api_key_file != NULL) {
+		if (read_secret(cfg->api_key_file,
+		    ld->where[opt_index("api-key-file")], &secret, cause) != 0)
+			return -1;
+		free(cfg->api_key);
+		cfg->api_key = secret;
+	}
+	if (cfg->webhook_secret_file != NULL) {
+		if (read_secret(cfg->webhook_secret_file,
+		    ld->where[opt_index("webhook-secret-file")], &secret,
+		    cause) != 0)
+			return -1;
+		free(cfg->webhook_secret);
+		cfg->webhook_secret = secret;
+	}
+	if (cfg->webhook_url != NULL && cfg->webhook_secret == NULL) {
+		*cause = xstrdup("--webhook-url needs --webhook-secret or "
+		    "--webhook-secret-file");
+		return -1;
 	}
 	return 0;
 }
@@ -740,6 +853,19 @@ config_free(struct config *cfg)
 	free(cfg->auth_secret);
 	free(cfg->auth_secret_file);
 	free(cfg->node_id);
+	free(cfg->api_key);
+	free(cfg->api_key_file);
+	free(cfg->connect_url);
+	free(cfg->publish_url);
+	free(cfg->publish_events);
+	free(cfg->webhook_url);
+	free(cfg->webhook_secret);
+	free(cfg->webhook_secret_file);
+	free(cfg->webhook_events);
+	cfg->api_key = cfg->api_key_file = cfg->connect_url = NULL;
+	cfg->publish_url = cfg->publish_events = cfg->webhook_url = NULL;
+	cfg->webhook_secret = cfg->webhook_secret_file = NULL;
+	cfg->webhook_events = NULL;
 	cfg->listen = cfg->redis = cfg->prefix = cfg->config = NULL;
 	cfg->auth_secret = cfg->auth_secret_file = cfg->node_id = NULL;
 }
@@ -762,6 +888,12 @@ config_usage(FILE *f)
 	    "[--max-conns N]\n"
 	    "             [--rate MSGS_PER_SEC] [--log-level LEVEL] "
 	    "[--log-format text|json]\n"
+	    "             [--api-key K | --api-key-file F] [--connect-url URL]\n"
+	    "             [--publish-url URL] [--publish-events PATTERNS] "
+	    "[--hook-timeout SECS]\n"
+	    "             [--webhook-url URL] [--webhook-secret S | "
+	    "--webhook-secret-file F]\n"
+	    "             [--webhook-events PATTERNS] [--webhook-retry SECS]\n"
 	    "             [--check-config]\n\n");
 	for (i = 0; i < NOPTS; i++) {
 		if (opts[i].arg != NULL)

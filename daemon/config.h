@@ -31,6 +31,18 @@ struct config {
 	enum log_level log_level;	/* default info */
 	enum log_format log_format;	/* default text */
 	int check_config;		/* --check-config: validate and exit */
+	/* The application's back end (BACKEND.md); NULL: off. */
+	char *api_key;
+	char *api_key_file;
+	char *connect_url;
+	char *publish_url;
+	char *publish_events;		/* patterns, default "*" */
+	uint64_t hook_timeout;		/* seconds, default 3 */
+	char *webhook_url;
+	char *webhook_secret;
+	char *webhook_secret_file;
+	char *webhook_events;		/* patterns, default none */
+	uint64_t webhook_retry;		/* seconds, default 3600 */
 
 	/* Derived from the options above by config_load. */
 	struct redis_url redis_url;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "roomd.h"
+#include "backend.h"
 
 static const char *error_codes[] = {
 	"bad_json", "bad_request", "unknown_type", "unauthorized", "forbidden",
@@ -93,4 +94,5 @@ metrics_render(struct buf *b)
 	buf_printf(b, "# HELP roomd_redis_rtt_seconds Moving average of "
 	    "script round trips.\n# TYPE roomd_redis_rtt_seconds gauge\n"
 	    "roomd_redis_rtt_seconds %.6f\n", store_rtt_ms() / 1000.0);
+	metrics_backend_render(b);	/* backend: hooks, API, webhooks */
 }

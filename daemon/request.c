@@ -10,6 +10,7 @@
 #include <hiredis/hiredis.h>
 
 #include "roomd.h"
+#include "backend.h"	/* backend: publish hook, connect hook meta */
 
 #define META_MAX 1024
 #define KEY_MAX 128
@@ -385,7 +386,9 @@ req_join(struct req *r)
 	if (field_seq(r, "since", &since) < 0)
 		return;
 	meta = cJSON_GetObjectItemCaseSensitive(r->root, "meta");
-	if (meta != NULL && !cJSON_IsNull(meta)) {
+	if ((meta == NULL || cJSON_IsNull(meta)) && hook_default_meta(r->c))
+		meta_json = xstrdup(hook_default_meta(r->c));	/* backend */
+	else if (meta != NULL && !cJSON_IsNull(meta)) {
 		if (!cJSON_IsObject(meta)) {
 			req_error(r, "bad_request",
 			    "field 'meta' must be an object");
@@ -488,16 +491,63 @@ add_actor(struct buf *b, struct conn *c)
 	buf_addc(b, '}');
 }
 
+/*
+ * Write one member's event: the append script, whose reply answers the
+ * member (ticket, ref: JSON text or NULL, copied). Called by req_publish,
+ * and by the publish hook once the back end let the event through.
+ */
+void
+request_publish_write(struct conn *c, uint64_t ticket, const char *ref,
+    const char *room, const char *event, const char *data_json, int echo,
+    const char *who)
+{
+	const char *args[9];
+	size_t lens[9];
+	char maxlen[24], ttl[24];
+	struct buf body, ch;
+	struct pending *p;
+
+	/* from comes first: nodes look for from.conn to honour echo=false. */
+	buf_init(&body);
+	buf_adds(&body, ",\"from\":");
+	add_actor(&body, c);
+	buf_printf(&body, ",\"event\":\"%s\",\"data\":%s", event,
+	    data_json != NULL ? data_json : "null");
+	buf_init(&ch);
+	room_channel(&ch, room);
+	snprintf(maxlen, sizeof maxlen, "%llu", (unsigned long long)cfg.history);
+	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)cfg.room_ttl);
+	args[0] = room;
+	args[1] = ch.p;
+	args[2] = maxlen;
+	args[3] = ttl;
+	args[4] = "event";
+	args[5] = body.p;
+	args[6] = who;
+	args[7] = echo ? "0" : "1";
+	args[8] = *who == '\0' ? "1" : "0";	/* an admin: the room must exist */
+	for (int i = 0; i < 9; i++)
+		lens[i] = strlen(args[i]);
+	lens[5] = body.len;
+	p = xcalloc(1, sizeof *p);
+	p->c = c;
+	conn_ref(c);
+	p->ticket = ticket;
+	p->ref = ref != NULL ? xstrdup(ref) : NULL;
+	snprintf(p->room, sizeof p->room, "%s", room);
+	p->done = publish_done;
+	pending_script(p, SCRIPT_APPEND, args, lens, 9);
+	buf_free(&body);
+	buf_free(&ch);
+}
+
 static void
 req_publish(struct req *r)
 {
-	const char *event, *args[9], *who;
-	size_t lens[9];
-	char *data_json = NULL, maxlen[24], ttl[24], *echo_s;
+	const char *event, *who;
+	char *data_json = NULL;
 	cJSON *data;
 	int echo = 1;
-	struct buf body, ch;
-	struct pending *p;
 
 	if (field_id(r, "event", &event) < 0 || field_bool(r, "echo", &echo) < 0)
 		return;
@@ -519,34 +569,14 @@ req_publish(struct req *r)
 		free(data_json);
 		return;
 	}
-	/* from comes first: nodes look for from.conn to honour echo=false. */
-	buf_init(&body);
-	buf_adds(&body, ",\"from\":");
-	add_actor(&body, r->c);
-	buf_printf(&body, ",\"event\":\"%s\",\"data\":%s", event,
-	    data_json != NULL ? data_json : "null");
+	/* backend: the publish hook decides first, and writes in order. */
+	if (hook_publish_matches(event))
+		hook_publish_start(r->c, r->ticket, r->ref, r->room, event,
+		    data_json, echo, who);
+	else
+		request_publish_write(r->c, r->ticket, r->ref, r->room, event,
+		    data_json, echo, who);
 	free(data_json);
-	buf_init(&ch);
-	room_channel(&ch, r->room);
-	snprintf(maxlen, sizeof maxlen, "%llu", (unsigned long long)cfg.history);
-	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)cfg.room_ttl);
-	echo_s = echo ? "0" : "1";
-	args[0] = r->room;
-	args[1] = ch.p;
-	args[2] = maxlen;
-	args[3] = ttl;
-	args[4] = "event";
-	args[5] = body.p;
-	args[6] = who;
-	args[7] = echo_s;
-	args[8] = *who == '\0' ? "1" : "0";	/* an admin: the room must exist */
-	for (int i = 0; i < 9; i++)
-		lens[i] = strlen(args[i]);
-	lens[5] = body.len;
-	p = pending_new(r, publish_done);
-	pending_script(p, SCRIPT_APPEND, args, lens, 9);
-	buf_free(&body);
-	buf_free(&ch);
 }
 
 static void

@@ -116,6 +116,8 @@ struct conn {
 	struct conn *flush_next;
 	uint64_t rx_ms;		/* mono_ms() of the last frame received */
 	int pinged;		/* a keepalive ping is out */
+	char *hook_meta;	/* backend: default member meta from the
+				   connect hook, or NULL */
 };
 
 /* A room with members on this node, and its subscription's state. */
@@ -206,6 +208,9 @@ void conn_each(void (*)(struct conn *, void *), void *);
 /* request.c */
 void request_handle(struct conn *, const char *, size_t);
 void request_run(struct conn *, const char *, size_t);
+void request_publish_write(struct conn *, uint64_t ticket, const char *ref,
+    const char *room, const char *event, const char *data_json, int echo,
+    const char *who);
 void reply_ok_begin(struct buf *, const char *ref);
 void reply_add_array(struct buf *, const char *, struct redisReply *);
 void reply_add_state(struct buf *, struct redisReply *);
@@ -266,6 +271,7 @@ int node_healthy(void);
 
 /* server.c */
 int server_start(void);
+void server_welcome(struct conn *);
 void server_stop(void);
 void server_want_write(struct conn *);
 void server_flush(void);

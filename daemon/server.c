@@ -9,6 +9,7 @@
 #include <libwebsockets.h>
 
 #include "roomd.h"
+#include "backend.h"	/* backend: connect hook, HTTP API */
 
 /*
  * lws gives every connection a receive buffer of this size for as long as
@@ -22,6 +23,7 @@
 
 struct session {
 	struct conn *c;
+	struct api_req *api;	/* backend: an HTTP API request being served */
 };
 
 static struct lws_context *ctx;
@@ -46,8 +48,9 @@ static void heard_from(struct conn *);
 #define KEEPALIVE_HANGUP_MS 30000
 static uv_timer_t keepalive_timer;
 
-static void
-send_welcome(struct conn *c)
+/* The welcome frame; also sent by the connect hook once it let c in. */
+void
+server_welcome(struct conn *c)
 {
 	struct buf b;
 
@@ -204,8 +207,8 @@ check_upgrade(struct lws *wsi)
 	if (conn_count() >= cfg.max_conns)
 		return refuse_upgrade(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "too many connections");
-	if (cfg.auth_secret == NULL)
-		return 0;
+	if (cfg.auth_secret == NULL || hook_connect_wanted(wsi))
+		return 0;	/* backend: no token goes to the connect hook */
 	if (authenticate(wsi, &claims, &cause) != 0) {
 		rc = refuse_upgrade(wsi, HTTP_STATUS_UNAUTHORIZED, cause);
 		free(cause);
@@ -248,9 +251,13 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return check_upgrade(wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		s->c = conn_new(wsi);
-		attach_claims(wsi, s->c);
 		log_debug("conn %s: open", s->c->id);
-		send_welcome(s->c);
+		if (hook_connect_wanted(wsi)) {	/* backend: connect hook */
+			hook_connect_start(wsi, s->c);
+			break;
+		}
+		attach_claims(wsi, s->c);
+		server_welcome(s->c);
 		break;
 	case LWS_CALLBACK_RECEIVE:
 		if (s->c == NULL || s->c->closing)
@@ -275,7 +282,22 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		break;
 	case LWS_CALLBACK_HTTP:
+		if (strncmp(in, "/api/", 5) == 0 || strcmp(in, "/api") == 0)
+			return api_http(wsi, in, &s->api);	/* backend */
 		return http_serve(wsi, in);
+	/* backend: the HTTP API's request bodies and answers. */
+	case LWS_CALLBACK_HTTP_BODY:
+		return s->api != NULL ? api_body(s->api, in, len) : 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return s->api != NULL ? api_body_done(wsi, s->api) : 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return s->api != NULL ? api_writable(wsi, s->api) : 0;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (s != NULL && s->api != NULL) {
+			api_closed(s->api);
+			s->api = NULL;
+		}
+		break;
 	default:
 		break;
 	}
