@@ -20,6 +20,7 @@
 /* One hook call; holds a reference on its connection. */
 struct connect_call {
 	struct conn *c;
+	uint64_t ticket;	/* the welcome's place among the replies */
 };
 
 /* Whether the request carries a token: ?token= or Authorization: Bearer. */
@@ -201,6 +202,7 @@ connect_done(const struct http_reply *rep, void *arg)
 	const char *why = NULL;
 	char *meta = NULL;
 	enum hook_result res = HOOK_ERROR;
+	struct buf b;
 
 	if (rep->outcome == HTTP_TIMEOUT) {
 		res = HOOK_TIMEOUT;
@@ -228,7 +230,10 @@ connect_done(const struct http_reply *rep, void *arg)
 		*c->claims = cl;
 		c->user = xstrdup(cl.sub);
 		c->hook_meta = meta;
-		server_welcome(c);
+		buf_init(&b);
+		server_welcome_text(c, &b);
+		conn_reply_text(c, cc->ticket, b.p, b.len);
+		buf_free(&b);
 		conn_unblock(c);
 		break;
 	case HOOK_REJECTED:
@@ -263,8 +268,15 @@ hook_connect_start(struct lws *wsi, struct conn *c)
 	char addr[128] = "";
 	int first = 1;
 
+	/*
+	 * Frames sent meanwhile wait (blocked), and the welcome takes the
+	 * first reply ticket: rate_limited refusals of early frames come
+	 * after it, and never if the connection is refused.
+	 */
 	c->blocked++;
 	lws_get_peer_simple(wsi, addr, sizeof addr);
+	if (strncmp(addr, "::ffff:", 7) == 0 && strchr(addr + 7, '.') != NULL)
+		memmove(addr, addr + 7, strlen(addr + 7) + 1);	/* IPv4 */
 	buf_init(&b);
 	buf_printf(&b, "{\"conn\":\"%s\",\"node\":\"%s\",\"remote_addr\":",
 	    c->id, node_id);
@@ -282,6 +294,7 @@ hook_connect_start(struct lws *wsi, struct conn *c)
 	buf_adds(&b, "}}");
 	cc = xcalloc(1, sizeof *cc);
 	cc->c = c;
+	cc->ticket = conn_ticket(c);
 	conn_ref(c);
 	if (http_post(cfg.connect_url, NULL, b.p, b.len,
 	    cfg.hook_timeout * 1000, connect_done, cc) != 0) {

@@ -271,7 +271,7 @@ int node_healthy(void);
 
 /* server.c */
 int server_start(void);
-void server_welcome(struct conn *);
+void server_welcome_text(struct conn *, struct buf *);
 void server_stop(void);
 void server_want_write(struct conn *);
 void server_flush(void);

@@ -48,21 +48,27 @@ static void heard_from(struct conn *);
 #define KEEPALIVE_HANGUP_MS 30000
 static uv_timer_t keepalive_timer;
 
-/* The welcome frame; also sent by the connect hook once it let c in. */
+/* The welcome frame's text, into b; the connect hook sends it too. */
 void
-server_welcome(struct conn *c)
+server_welcome_text(struct conn *c, struct buf *b)
+{
+	buf_printf(b, "{\"type\":\"welcome\",\"conn\":\"%s\",\"node\":\"%s\","
+	    "\"user\":", c->id, node_id);
+	if (c->user != NULL)
+		json_add_string(b, c->user, strlen(c->user));
+	else
+		buf_adds(b, "null");
+	buf_printf(b, ",\"protocol\":%d,\"max_frame\":%llu}", ROOMD_PROTOCOL,
+	    (unsigned long long)cfg.max_frame);
+}
+
+static void
+send_welcome(struct conn *c)
 {
 	struct buf b;
 
 	buf_init(&b);
-	buf_printf(&b, "{\"type\":\"welcome\",\"conn\":\"%s\",\"node\":\"%s\","
-	    "\"user\":", c->id, node_id);
-	if (c->user != NULL)
-		json_add_string(&b, c->user, strlen(c->user));
-	else
-		buf_adds(&b, "null");
-	buf_printf(&b, ",\"protocol\":%d,\"max_frame\":%llu}", ROOMD_PROTOCOL,
-	    (unsigned long long)cfg.max_frame);
+	server_welcome_text(c, &b);
 	conn_send_text(c, b.p, b.len);
 	buf_free(&b);
 }
@@ -257,7 +263,7 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			break;
 		}
 		attach_claims(wsi, s->c);
-		server_welcome(s->c);
+		send_welcome(s->c);
 		break;
 	case LWS_CALLBACK_RECEIVE:
 		if (s->c == NULL || s->c->closing)
