@@ -10,7 +10,7 @@ _roomd() {
 	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
 
 	case $prev in
-	--config | --auth-secret-file)
+	--config | --auth-secret-file | --api-key-file | --webhook-secret-file)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;
@@ -24,15 +24,19 @@ _roomd() {
 		;;
 	--listen | --redis | --prefix | --auth-secret | --node-id | \
 	    --history | --room-ttl | --empty-ttl | --max-frame | \
-	    --max-rooms-per-conn | --max-conns | --rate)
+	    --max-rooms-per-conn | --max-conns | --rate | --api-key | \
+	    --connect-url | --publish-url | --publish-events | --hook-timeout | \
+	    --webhook-url | --webhook-secret | --webhook-events | --webhook-retry)
 		return 0
 		;;
 	esac
 	COMPREPLY=($(compgen -W '--listen --redis --prefix --config
 	    --auth-secret --auth-secret-file --insecure --node-id --history
 	    --room-ttl --empty-ttl --max-frame --max-rooms-per-conn
-	    --max-conns --rate --log-level --log-format --check-config --help
-	    --version' -- "$cur"))
+	    --max-conns --rate --log-level --log-format --api-key --api-key-file
+	    --connect-url --publish-url --publish-events --hook-timeout
+	    --webhook-url --webhook-secret --webhook-secret-file --webhook-events
+	    --webhook-retry --check-config --help --version' -- "$cur"))
 	return 0
 }
 
