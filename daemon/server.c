@@ -298,6 +298,7 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return s->api != NULL ? api_body_done(wsi, s->api) : 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return s->api != NULL ? api_writable(wsi, s->api) : 0;
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:	/* lws frees s after this */
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (s != NULL && s->api != NULL) {
 			api_closed(s->api);

@@ -252,3 +252,31 @@ EOF
 		[ "$(wc -l <"$BATS_TEST_TMPDIR/$r.seqs")" = "$want" ]
 	done
 }
+
+@test "roomctl webhooks: depth, oldest age, deliverer, failing since; --json" {
+	run "$ROOMCTL" --redis "$REDIS_URL" webhooks --json
+	assert_success
+	jq -e '.enabled == false and .depth == 0 and .oldest_age_ms == null and .failing_since == null' <<<"$output"
+	backend_rules '{"/wh":{"status":500}}'
+	wh_node n1 --webhook-events '*'
+	member r1
+	for i in $(seq 5); do api_publish n1 r1 e "$i"; done
+	wait_for 10 eval '"$ROOMCTL" --redis "$REDIS_URL" webhooks --json | jq -e ".failing_since != null" >/dev/null'
+	run "$ROOMCTL" --redis "$REDIS_URL" webhooks --json
+	jq -e '.enabled and .events == "*" and .depth >= 7 and .pending >= 2 and
+	    .deliverer == "n1" and .last_error == "status 500" and
+	    .oldest_age_ms >= 0 and .queued_total >= 7' <<<"$output"
+	run "$ROOMCTL" --redis "$REDIS_URL" webhooks
+	assert_success
+	assert_line --regexp '^deliverer +n1$'
+	assert_line --regexp '^failing +since .* ago: status 500$'
+	backend_rules '{}'
+	api_publish n1 r1 stop
+	sim_wait m-r1
+	wait_for 15 eval '"$ROOMCTL" --redis "$REDIS_URL" webhooks --json | jq -e ".depth == 0 and .failing_since == null" >/dev/null'
+	run "$ROOMCTL" --redis "$REDIS_URL" webhooks
+	assert_line --regexp '^failing +no$'
+	assert_line --regexp '^oldest +-$'
+	run "$ROOMCTL" --redis "$REDIS_URL" webhooks extra
+	assert_failure 2
+}
