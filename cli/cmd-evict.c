@@ -105,37 +105,32 @@ static int
 evict_one(redisContext *c, const struct cmd_ctx *ctx,
     const struct evict_opts *o, const char *conn, int *closed)
 {
-	const char *keys[6], *args[9];
-	char *channel, *ctl, *msg;
-	struct buf kb;
+	struct script_args sa;
+	char *msg;
 	redisReply *r;
 	int rc = -1;
 
-	buf_init(&kb);
-	key_room_script(&kb, ctx->prefix, o->room, keys, NULL, 6);
-	xasprintf(&channel, "%sch:{%s}", ctx->prefix, o->room);
-	ctl = redis_key_plain(ctx, "ctl");
 	msg = evict_ctl_message(o, conn);
-	args[0] = o->room;
-	args[1] = conn;
-	args[2] = channel;
-	args[3] = ROOMCTL_HISTORY;
-	args[4] = ROOMCTL_ROOM_TTL;
-	args[5] = ROOMCTL_EMPTY_TTL;
-	args[6] = "evicted";
-	args[7] = ctl;
-	args[8] = msg;
-	r = redis_script(c, SCRIPT_LEAVE, 6, keys, 9, args);
-	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
-		rc = r->element[0]->integer == 1;
-		if (r->element[2]->integer == 1)
+	script_leave_args(&sa, &(struct script_leave){
+		.prefix = ctx->prefix,
+		.room = o->room,
+		.conn = conn,
+		.maxlen = ROOMCTL_HISTORY,
+		.ttl = ROOMCTL_ROOM_TTL,
+		.empty_ttl = ROOMCTL_EMPTY_TTL,
+		.reason = "evicted",
+		.ctl_message = msg,
+	});
+	r = redis_script(c, &sa);
+	script_args_free(&sa);
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
+	    r->elements == LEAVE_R_COUNT) {
+		rc = r->element[LEAVE_R_REMOVED]->integer == 1;
+		if (r->element[LEAVE_R_CLOSED]->integer == 1)
 			*closed = 1;
 	} else if (r != NULL)
 		cmd_error("unexpected reply from the leave script");
 	redis_reply_free(r);
-	buf_free(&kb);
-	free(channel);
-	free(ctl);
 	free(msg);
 	return rc;
 }

@@ -28,7 +28,7 @@ static int
 cmd_gc_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct cmd_entry *e = &cmd_gc_entry;
-	const char *args[5];
+	struct script_args sa;
 	redisContext *c;
 	redisReply *r, *dead;
 	cJSON *out, *arr;
@@ -41,25 +41,28 @@ cmd_gc_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return opt;
 
 	c = redis_open(ctx);
-	args[0] = ctx->prefix;
-	args[1] = ROOMCTL_HISTORY;
-	args[2] = ROOMCTL_ROOM_TTL;
-	args[3] = ROOMCTL_EMPTY_TTL;
-	args[4] = "1";		/* sweep stale index entries too */
-	r = redis_script(c, SCRIPT_GC, 0, NULL, 5, args);
+	script_gc_args(&sa, &(struct script_gc){
+		.prefix = ctx->prefix,
+		.maxlen = ROOMCTL_HISTORY,
+		.ttl = ROOMCTL_ROOM_TTL,
+		.empty_ttl = ROOMCTL_EMPTY_TTL,
+		.sweep = 1,	/* stale index entries too */
+	});
+	r = redis_script(c, &sa);
+	script_args_free(&sa);
 	redis_close(c);
 	if (r == NULL)
 		return EXIT_FAIL;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
-	    r->element[0]->type != REDIS_REPLY_ARRAY) {
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != GC_R_COUNT ||
+	    r->element[GC_R_DEAD]->type != REDIS_REPLY_ARRAY) {
 		cmd_error("unexpected reply from the gc script");
 		redis_reply_free(r);
 		return EXIT_FAIL;
 	}
-	dead = r->element[0];
-	removed = gc_int(r->element[1]);
-	closed = gc_int(r->element[2]);
-	dropped = gc_int(r->element[3]);
+	dead = r->element[GC_R_DEAD];
+	removed = gc_int(r->element[GC_R_REMOVED]);
+	closed = gc_int(r->element[GC_R_CLOSED]);
+	dropped = gc_int(r->element[GC_R_DROPPED]);
 	if (ctx->json) {
 		out = cJSON_CreateObject();
 		arr = cJSON_AddArrayToObject(out, "dead_nodes");

@@ -15,18 +15,6 @@
 #define ROOMS_LIMIT_DEFAULT 50
 #define ROOMS_LIMIT_MAX 100000
 
-/* The fields of one row of the rooms script's reply, in its order. */
-enum {
-	ROOMS_ROOM,
-	ROOMS_TITLE,
-	ROOMS_TOPIC,
-	ROOMS_VISIBILITY,
-	ROOMS_MEMBERS,
-	ROOMS_MAX,
-	ROOMS_CREATED,
-	ROOMS_NFIELDS
-};
-
 /* A field of a row as text: Lua numbers come back as integers. */
 static void
 rooms_text(const redisReply *r, char *out, size_t outlen)
@@ -62,18 +50,18 @@ rooms_row(struct table *t, const redisReply *row)
 	char members[24], max[24], created[32];
 	long long m;
 
-	rooms_text(row->element[ROOMS_MEMBERS], members, sizeof members);
-	m = rooms_int(row->element[ROOMS_MAX]);
+	rooms_text(row->element[ROOMS_R_MEMBERS], members, sizeof members);
+	m = rooms_int(row->element[ROOMS_R_MAX_MEMBERS]);
 	if (m > 0)
 		snprintf(max, sizeof max, "%lld", m);
 	else
 		snprintf(max, sizeof max, "-");
 	fmt_time_ms(created, sizeof created,
-	    (uint64_t)rooms_int(row->element[ROOMS_CREATED]));
-	table_add(t, rooms_str(row->element[ROOMS_ROOM]), members, max,
-	    rooms_str(row->element[ROOMS_TITLE]),
-	    rooms_str(row->element[ROOMS_TOPIC]),
-	    rooms_str(row->element[ROOMS_VISIBILITY]), created);
+	    (uint64_t)rooms_int(row->element[ROOMS_R_CREATED_AT]));
+	table_add(t, rooms_str(row->element[ROOMS_R_ROOM]), members, max,
+	    rooms_str(row->element[ROOMS_R_TITLE]),
+	    rooms_str(row->element[ROOMS_R_TOPIC]),
+	    rooms_str(row->element[ROOMS_R_VISIBILITY]), created);
 }
 
 /* One room as {room,title,topic,visibility,members,max_members,created_at}. */
@@ -84,23 +72,23 @@ rooms_json(const redisReply *row)
 	long long m;
 
 	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "room", rooms_str(row->element[ROOMS_ROOM]));
+	cJSON_AddStringToObject(o, "room", rooms_str(row->element[ROOMS_R_ROOM]));
 	cJSON_AddStringToObject(o, "title",
-	    rooms_str(row->element[ROOMS_TITLE]));
+	    rooms_str(row->element[ROOMS_R_TITLE]));
 	cJSON_AddStringToObject(o, "topic",
-	    rooms_str(row->element[ROOMS_TOPIC]));
+	    rooms_str(row->element[ROOMS_R_TOPIC]));
 	cJSON_AddStringToObject(o, "visibility",
-	    rooms_str(row->element[ROOMS_VISIBILITY]));
+	    rooms_str(row->element[ROOMS_R_VISIBILITY]));
 	cJSON_AddNumberToObject(o, "members",
-	    (double)rooms_int(row->element[ROOMS_MEMBERS]));
+	    (double)rooms_int(row->element[ROOMS_R_MEMBERS]));
 	/* 0 means no limit in Redis; null says so without a magic number. */
-	m = rooms_int(row->element[ROOMS_MAX]);
+	m = rooms_int(row->element[ROOMS_R_MAX_MEMBERS]);
 	if (m > 0)
 		cJSON_AddNumberToObject(o, "max_members", (double)m);
 	else
 		cJSON_AddNullToObject(o, "max_members");
 	cJSON_AddNumberToObject(o, "created_at",
-	    (double)rooms_int(row->element[ROOMS_CREATED]));
+	    (double)rooms_int(row->element[ROOMS_R_CREATED_AT]));
 	return o;
 }
 
@@ -115,12 +103,12 @@ cmd_rooms_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cmd_entry *e = &cmd_rooms_entry;
-	const char *keys[1], *args[3];
+	struct script_args sa;
 	redisContext *c;
 	redisReply *r, *row;
 	struct table t;
 	cJSON *arr;
-	char *index, *text, limit[24];
+	char *text;
 	uint64_t n = ROOMS_LIMIT_DEFAULT;
 	size_t i;
 	int ch, opt, all = 0, rc;
@@ -147,14 +135,14 @@ cmd_rooms_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		    argv[optind]);
 
 	c = redis_open(ctx);
-	index = redis_key_plain(ctx, all ? "rooms" : "rooms:public");
-	snprintf(limit, sizeof limit, "%llu", (unsigned long long)n);
-	keys[0] = index;
-	args[0] = ctx->prefix;
-	args[1] = limit;
-	args[2] = "";
-	r = redis_script(c, SCRIPT_ROOMS, 1, keys, 3, args);
-	free(index);
+	script_rooms_args(&sa, &(struct script_rooms){
+		.prefix = ctx->prefix,
+		.all = all,
+		.limit = (long long)n,
+		.visibility = NULL,	/* any */
+	});
+	r = redis_script(c, &sa);
+	script_args_free(&sa);
 	if (r == NULL) {
 		redis_close(c);
 		return EXIT_FAIL;
@@ -164,7 +152,7 @@ cmd_rooms_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		for (i = 0; i < r->elements; i++) {
 			row = r->element[i];
 			if (row->type == REDIS_REPLY_ARRAY &&
-			    row->elements >= ROOMS_NFIELDS)
+			    row->elements >= ROOMS_R_COUNT)
 				cJSON_AddItemToArray(arr, rooms_json(row));
 		}
 		text = cJSON_PrintUnformatted(arr);
@@ -179,7 +167,7 @@ cmd_rooms_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		for (i = 0; i < r->elements; i++) {
 			row = r->element[i];
 			if (row->type == REDIS_REPLY_ARRAY &&
-			    row->elements >= ROOMS_NFIELDS)
+			    row->elements >= ROOMS_R_COUNT)
 				rooms_row(&t, row);
 		}
 		table_print(&t, stdout);

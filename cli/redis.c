@@ -139,44 +139,47 @@ redis_commandl(redisContext *c, ...)
 }
 
 /*
- * Run a script by SHA; when this Redis has not seen it yet (NOSCRIPT, also
- * after a restart or SCRIPT FLUSH), send the source once with EVAL, which
- * also caches it. Returns the reply or NULL after printing why.
+ * Run a script call built by a script_*_args builder (scripts.h) by SHA;
+ * when this Redis has not seen it yet (NOSCRIPT, also after a restart or
+ * SCRIPT FLUSH), send the source once with EVAL, which also caches it.
+ * Returns the reply or NULL after printing why.
  */
 redisReply *
-redis_script(redisContext *c, enum script_id id, int nkeys, const char **keys,
-    int nargs, const char **args)
+redis_script(redisContext *c, const struct script_args *sa)
 {
-	const char *argv[REDIS_ARGS_MAX];
+	const char *argv[3 + SCRIPT_ARGV_MAX];
+	size_t lens[3 + SCRIPT_ARGV_MAX];
 	char numkeys[16];
 	redisReply *r;
 	int argc = 0, i;
 
-	if (3 + nkeys + nargs > REDIS_ARGS_MAX)
-		fatalx("redis_script: too many arguments");
-	snprintf(numkeys, sizeof numkeys, "%d", nkeys);
+	snprintf(numkeys, sizeof numkeys, "%d", sa->nkeys);
 	argv[argc++] = "EVALSHA";
-	argv[argc++] = script_sha(id);
+	argv[argc++] = script_sha(sa->id);
 	argv[argc++] = numkeys;
-	for (i = 0; i < nkeys; i++)
-		argv[argc++] = keys[i];
-	for (i = 0; i < nargs; i++)
-		argv[argc++] = args[i];
+	for (i = 0; i < sa->argc; i++) {
+		argv[argc] = sa->argv[i];
+		lens[argc++] = sa->lens[i];
+	}
+	for (i = 0; i < 3; i++)
+		lens[i] = strlen(argv[i]);
 
-	r = redisCommandArgv(c, argc, argv, NULL);
+	r = redisCommandArgv(c, argc, argv, lens);
 	if (r != NULL && r->type == REDIS_REPLY_ERROR &&
 	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(r);
 		argv[0] = "EVAL";
-		argv[1] = script_source(id);
-		r = redisCommandArgv(c, argc, argv, NULL);
+		argv[1] = script_source(sa->id);
+		lens[0] = 4;
+		lens[1] = strlen(argv[1]);
+		r = redisCommandArgv(c, argc, argv, lens);
 	}
 	if (r == NULL) {
 		cmd_error("redis: %s", c->errstr);
 		return NULL;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
-		cmd_error("redis: script %s: %s", script_name(id), r->str);
+		cmd_error("redis: script %s: %s", script_name(sa->id), r->str);
 		freeReplyObject(r);
 		return NULL;
 	}
@@ -268,40 +271,37 @@ int
 redis_append(redisContext *c, const struct cmd_ctx *ctx, const char *room,
     const char *body, char **seq)
 {
-	const char *keys[4], *args[9];
-	char *channel;
-	struct buf kb;
-	redisReply *r;
+	struct script_args sa;
+	redisReply *r, *status;
 	int rc = EXIT_FAIL;
 
-	buf_init(&kb);
-	key_room_script(&kb, ctx->prefix, room, keys, NULL, 4);
-	xasprintf(&channel, "%sch:{%s}", ctx->prefix, room);
-	args[0] = room;
-	args[1] = channel;
-	args[2] = ROOMCTL_HISTORY;
-	args[3] = ROOMCTL_ROOM_TTL;
-	args[4] = "event";
-	args[5] = body;
-	args[6] = "";		/* no membership needed */
-	args[7] = "0";		/* echo: roomctl is nobody's connection */
-	args[8] = "1";		/* never create a room by publishing */
-	r = redis_script(c, SCRIPT_APPEND, 4, keys, 9, args);
+	script_append_args(&sa, &(struct script_append){
+		.prefix = ctx->prefix,
+		.room = room,
+		.maxlen = ROOMCTL_HISTORY,
+		.ttl = ROOMCTL_ROOM_TTL,
+		.type = "event",
+		.body = body,
+		.conn = NULL,		/* no membership needed */
+		.noecho = 0,		/* roomctl is nobody's connection */
+		.must_exist = 1,	/* never create a room by publishing */
+	});
+	r = redis_script(c, &sa);
+	script_args_free(&sa);
 	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-	    r->element[0]->type == REDIS_REPLY_STRING) {
-		if (strcmp(r->element[0]->str, "ok") == 0 &&
-		    r->elements == 2) {
-			*seq = xstrdup(r->element[1]->str);
+	    r->element[APPEND_R_STATUS]->type == REDIS_REPLY_STRING) {
+		status = r->element[APPEND_R_STATUS];
+		if (strcmp(status->str, "ok") == 0 &&
+		    r->elements == APPEND_R_COUNT) {
+			*seq = xstrdup(r->element[APPEND_R_SEQ]->str);
 			rc = 0;
-		} else if (strcmp(r->element[0]->str, "not_found") == 0) {
+		} else if (strcmp(status->str, "not_found") == 0) {
 			cmd_error("no room named '%s'", room);
 			rc = EXIT_NOTFOUND;
 		} else
-			cmd_error("append script: %s", r->element[0]->str);
+			cmd_error("append script: %s", status->str);
 	} else if (r != NULL)
 		cmd_error("unexpected reply from the append script");
 	redis_reply_free(r);
-	buf_free(&kb);
-	free(channel);
 	return rc;
 }

@@ -74,17 +74,17 @@ extern const struct cmd_entry cmd_token_entry;
  * roomctl use roomd's defaults for history length and TTLs: roomctl has no
  * view of a node's configuration, and those are what REDIS.md documents.
  */
-#define ROOMCTL_HISTORY "1000"
-#define ROOMCTL_ROOM_TTL "10800"
-#define ROOMCTL_EMPTY_TTL "60"
+#define ROOMCTL_HISTORY 1000
+#define ROOMCTL_ROOM_TTL 10800
+#define ROOMCTL_EMPTY_TTL 60
 
 struct redisContext *redis_open(const struct cmd_ctx *);
 void redis_close(struct redisContext *);
 struct redisReply *redis_command(struct redisContext *, int, const char **,
     const size_t *);
 struct redisReply *redis_commandl(struct redisContext *, ...);
-struct redisReply *redis_script(struct redisContext *, enum script_id, int,
-    const char **, int, const char **);
+struct redisReply *redis_script(struct redisContext *,
+    const struct script_args *);
 void redis_reply_free(struct redisReply *);
 char *redis_key_room(const struct cmd_ctx *, const char *, const char *);
 char *redis_key_plain(const struct cmd_ctx *, const char *);

@@ -62,36 +62,40 @@ static double tokens = -1;
 static uint64_t bucket_ms;
 
 static unsigned int
-status_of(const char *code)
+status_of(enum err_code code)
 {
-	if (strcmp(code, "bad_json") == 0 || strcmp(code, "bad_request") == 0)
+	switch (code) {
+	case ERR_BAD_JSON:
+	case ERR_BAD_REQUEST:
 		return 400;
-	if (strcmp(code, "unauthorized") == 0)
+	case ERR_UNAUTHORIZED:
 		return 401;
-	if (strcmp(code, "forbidden") == 0)
+	case ERR_FORBIDDEN:
 		return 403;
-	if (strcmp(code, "not_found") == 0)
+	case ERR_NOT_FOUND:
 		return 404;
-	if (strcmp(code, "conflict") == 0)
+	case ERR_CONFLICT:
 		return 409;
-	if (strcmp(code, "too_large") == 0)
+	case ERR_TOO_LARGE:
 		return 413;
-	if (strcmp(code, "rate_limited") == 0)
+	case ERR_RATE_LIMITED:
 		return 429;
-	if (strcmp(code, "unavailable") == 0)
+	case ERR_UNAVAILABLE:
 		return 503;
-	return 500;
+	default:
+		return 500;
+	}
 }
 
 static void api_finish(struct api_req *);
 
 /* Answer with an error; the first answer wins. */
 static void
-api_error(struct api_req *a, const char *code, const char *fmt, ...)
+api_error(struct api_req *a, enum err_code code, const char *fmt, ...)
     printflike(3, 4);
 
 static void
-api_error(struct api_req *a, const char *code, const char *fmt, ...)
+api_error(struct api_req *a, enum err_code code, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -102,7 +106,8 @@ api_error(struct api_req *a, const char *code, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	buf_reset(&a->resp);
-	buf_printf(&a->resp, "{\"code\":\"%s\",\"message\":", code);
+	buf_printf(&a->resp, "{\"code\":\"%s\",\"message\":",
+	    err_name(code));
 	json_add_string(&a->resp, msg, strlen(msg));
 	buf_adds(&a->resp, "}\n");
 	a->status = status_of(code);
@@ -120,6 +125,18 @@ api_ok(struct api_req *a, const char *fields)
 	buf_printf(&a->resp, "{%s}\n", fields);
 	a->status = 200;
 	api_finish(a);
+}
+
+/* Answer 200 with the fields a reply builder of reply.c appends. */
+static void
+api_ok_fields(struct api_req *a, reply_fields_fn fields, redisReply *rr)
+{
+	struct buf b;
+
+	buf_init(&b);
+	fields(&b, rr);
+	api_ok(a, b.p != NULL && *b.p == ',' ? b.p + 1 : "");
+	buf_free(&b);
 }
 
 static void
@@ -173,11 +190,11 @@ get_string(struct api_req *a, cJSON *o, const char *name, int required,
 	if (it == NULL || cJSON_IsNull(it)) {
 		if (!required)
 			return 0;
-		api_error(a, "bad_request", "missing field '%s'", name);
+		api_error(a, ERR_BAD_REQUEST, "missing field '%s'", name);
 		return -1;
 	}
 	if (!cJSON_IsString(it)) {
-		api_error(a, "bad_request", "field '%s' must be a string, not %s",
+		api_error(a, ERR_BAD_REQUEST, "field '%s' must be a string, not %s",
 		    name, json_type_name(it->type));
 		return -1;
 	}
@@ -191,7 +208,7 @@ get_id(struct api_req *a, cJSON *o, const char *name, const char **out)
 	if (get_string(a, o, name, 1, out) < 0)
 		return -1;
 	if (!id_valid(*out, strlen(*out))) {
-		api_error(a, "bad_request",
+		api_error(a, ERR_BAD_REQUEST,
 		    "bad %s: it must match ^[A-Za-z0-9_.:-]{1,64}$", name);
 		return -1;
 	}
@@ -210,7 +227,7 @@ get_int(struct api_req *a, cJSON *o, const char *name, long long min,
 	d = cJSON_GetNumberValue(it);
 	if (!cJSON_IsNumber(it) || d != floor(d) || d < (double)min ||
 	    d > (double)max) {
-		api_error(a, "bad_request",
+		api_error(a, ERR_BAD_REQUEST,
 		    "field '%s' must be an integer from %lld to %lld", name,
 		    min, max);
 		return -1;
@@ -227,7 +244,7 @@ get_bool(struct api_req *a, cJSON *o, const char *name, int *out)
 	if (it == NULL || cJSON_IsNull(it))
 		return 0;
 	if (!cJSON_IsBool(it)) {
-		api_error(a, "bad_request", "field '%s' must be true or false",
+		api_error(a, ERR_BAD_REQUEST, "field '%s' must be true or false",
 		    name);
 		return -1;
 	}
@@ -244,7 +261,7 @@ get_seq(struct api_req *a, cJSON *o, const char *name, const char **out)
 	if ((rc = get_string(a, o, name, 0, out)) != 1)
 		return rc;
 	if (seq_parse(*out, strlen(*out), &s) != 0) {
-		api_error(a, "bad_request",
+		api_error(a, ERR_BAD_REQUEST,
 		    "field '%s' must be a seq like \"1732270000000-0\"", name);
 		return -1;
 	}
@@ -262,60 +279,43 @@ reply_check(struct api_req *a, redisReply *rr)
 	const char *w;
 
 	if (rr == NULL) {
-		api_error(a, "unavailable", "redis is unavailable");
+		api_error(a, ERR_UNAVAILABLE, "redis is unavailable");
 		return -1;
 	}
 	if (rr->type == REDIS_REPLY_ERROR) {
 		log_warnx("api: redis error: %s", rr->str);
-		api_error(a, "internal", "internal error");
+		api_error(a, ERR_INTERNAL, "internal error");
 		return -1;
 	}
 	if (rr->type != REDIS_REPLY_ARRAY || rr->elements == 0 ||
 	    rr->element[0]->type != REDIS_REPLY_STRING) {
-		api_error(a, "internal", "unexpected reply");
+		api_error(a, ERR_INTERNAL, "unexpected reply");
 		return -1;
 	}
 	w = rr->element[0]->str;
 	if (strcmp(w, "ok") == 0)
 		return 0;
 	if (strcmp(w, "not_found") == 0)
-		api_error(a, "not_found", "no room named '%s'", a->room);
+		api_error(a, ERR_NOT_FOUND, "no room named '%s'", a->room);
 	else if (strcmp(w, "conflict") == 0)
-		api_error(a, "conflict", "state version is %lld",
+		api_error(a, ERR_CONFLICT, "state version is %lld",
 		    rr->elements > 1 ? rr->element[1]->integer : 0);
 	else
-		api_error(a, "internal", "unexpected reply '%s'", w);
+		api_error(a, ERR_INTERNAL, "unexpected reply '%s'", w);
 	return -1;
 }
 
-/* Send a room script for a (first four room keys, then args). */
-static int
-room_script(struct api_req *a, const char *room, enum script_id sid,
-    int nkeys, const char **args, const size_t *lens, int nargs, store_cb cb,
-    void *arg)
-{
-	const char *argv[24];
-	size_t argl[24];
-	struct buf keys;
-	int rc;
-
-	buf_init(&keys);
-	room_keys(room, &keys, argv, argl, nkeys);
-	memcpy(argv + nkeys, args, nargs * sizeof *args);
-	memcpy(argl + nkeys, lens, nargs * sizeof *lens);
-	rc = store_script(sid, nkeys, nargs, argv, argl, cb, arg);
-	buf_free(&keys);
-	if (rc == 0)
-		a->calls++;
-	return rc;
-}
-
+/*
+ * Send the script call sa (freed) for a; cb gets the reply, or NULL when
+ * Redis is unavailable (then from within this call).
+ */
 static void
-fill_lens(const char **args, size_t *lens, int n)
+api_run(struct api_req *a, struct script_args *sa, store_cb cb, void *arg)
 {
-	for (int i = 0; i < n; i++)
-		lens[i] = strlen(args[i]);
+	a->calls++;
+	store_run(sa, cb, arg);
 }
+
 
 /* ----- publish ----- */
 
@@ -356,13 +356,13 @@ publish_reply(redisReply *rr, void *arg)
 			api_ok(a, b.p);
 			buf_free(&b);
 		} else if (a->missing)
-			api_error(a, "not_found", "no room named '%s'", a->room);
+			api_error(a, ERR_NOT_FOUND, "no room named '%s'", a->room);
 		else
-			api_error(a, "unavailable", "redis is unavailable");
+			api_error(a, ERR_UNAVAILABLE, "redis is unavailable");
 		return;
 	}
 	if (a->failed) {
-		api_error(a, "unavailable", "redis is unavailable");
+		api_error(a, ERR_UNAVAILABLE, "redis is unavailable");
 		return;
 	}
 	buf_init(&b);
@@ -384,43 +384,30 @@ publish_reply(redisReply *rr, void *arg)
 static void
 publish_write(struct api_req *a, const char *event, const char *data_json)
 {
-	const char *args[9];
-	size_t lens[9];
-	char maxlen[24], ttl[24];
-	struct buf body, ch;
+	struct buf body;
+	struct script_args sa;
 
 	buf_init(&body);
 	buf_printf(&body, ",\"from\":%s,\"event\":\"%s\",\"data\":%s", api_actor,
 	    event, data_json);
-	snprintf(maxlen, sizeof maxlen, "%llu", (unsigned long long)cfg.history);
-	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)cfg.room_ttl);
-	for (size_t i = 0; i < a->nrooms; i++) {
+	for (size_t i = 0; i < a->nrooms && !a->done; i++) {
 		struct pub_call *pc = xmalloc(sizeof *pc);
 
-		buf_init(&ch);
-		room_channel(&ch, a->rooms[i]);
-		args[0] = a->rooms[i];
-		args[1] = ch.p;
-		args[2] = maxlen;
-		args[3] = ttl;
-		args[4] = "event";
-		args[5] = body.p;
-		args[6] = "";		/* no member: the API */
-		args[7] = "0";
-		args[8] = "1";		/* the room must exist */
-		fill_lens(args, lens, 9);
 		pc->a = a;
 		pc->i = i;
-		if (room_script(a, a->rooms[i], SCRIPT_APPEND, 4, args, lens, 9,
-		    publish_reply, pc) != 0) {
-			free(pc);
-			a->failed = 1;
-		}
-		buf_free(&ch);
+		script_append_args(&sa, &(struct script_append){
+			.prefix = cfg.prefix,
+			.room = a->rooms[i],
+			.maxlen = cfg.history,
+			.ttl = cfg.room_ttl,
+			.type = "event",
+			.body = body.p,
+			.conn = NULL,		/* no member: the API */
+			.must_exist = 1,	/* the API never creates one */
+		});
+		api_run(a, &sa, publish_reply, pc);
 	}
 	buf_free(&body);
-	if (a->calls == 0)
-		api_error(a, "unavailable", "redis is unavailable");
 }
 
 /* A multi-room publish first checks every room exists: all or nothing. */
@@ -461,9 +448,9 @@ exists_reply(redisReply *rr, void *arg)
 	if (--ec->left > 0)
 		return;
 	if (a->failed)
-		api_error(a, "unavailable", "redis is unavailable");
+		api_error(a, ERR_UNAVAILABLE, "redis is unavailable");
 	else if (a->missing)
-		api_error(a, "not_found", "no room named '%s'", a->room);
+		api_error(a, ERR_NOT_FOUND, "no room named '%s'", a->room);
 	else
 		publish_write(a, ec->event, ec->data);
 	free(ec->event);
@@ -482,20 +469,20 @@ api_publish(struct api_req *a, cJSON *root)
 	rooms = cJSON_GetObjectItemCaseSensitive(root, "rooms");
 	if (rooms != NULL && !cJSON_IsNull(rooms)) {
 		if (cJSON_GetObjectItemCaseSensitive(root, "room") != NULL) {
-			api_error(a, "bad_request",
+			api_error(a, ERR_BAD_REQUEST,
 			    "give 'room' or 'rooms', not both");
 			return;
 		}
 		if (!cJSON_IsArray(rooms) || cJSON_GetArraySize(rooms) < 1 ||
 		    cJSON_GetArraySize(rooms) > API_ROOMS_MAX) {
-			api_error(a, "bad_request", "field 'rooms' must be an "
+			api_error(a, ERR_BAD_REQUEST, "field 'rooms' must be an "
 			    "array of 1 to %d room ids", API_ROOMS_MAX);
 			return;
 		}
 		cJSON_ArrayForEach(it, rooms) {
 			if (!cJSON_IsString(it) || !id_valid(it->valuestring,
 			    strlen(it->valuestring))) {
-				api_error(a, "bad_request", "field 'rooms' must "
+				api_error(a, ERR_BAD_REQUEST, "field 'rooms' must "
 				    "hold room ids matching "
 				    "^[A-Za-z0-9_.:-]{1,64}$");
 				return;
@@ -551,7 +538,7 @@ api_publish(struct api_req *a, cJSON *root)
 			free(ec->event);
 			free(ec->data);
 			free(ec);
-			api_error(a, "unavailable", "redis is unavailable");
+			api_error(a, ERR_UNAVAILABLE, "redis is unavailable");
 		}
 	}
 }
@@ -566,82 +553,58 @@ state_set_reply(redisReply *rr, void *arg)
 
 	if (api_call_back(a) != 0 || reply_check(a, rr) != 0)
 		return;
-	snprintf(f, sizeof f, "\"state_version\":%lld",
-	    rr->element[1]->integer);
-	api_ok(a, f);
+	(void)f;
+	api_ok_fields(a, reply_fields_state_set, rr);
 }
 
 static void
 api_state_set(struct api_req *a, cJSON *root)
 {
-	const char *room, *key, *args[10];
-	size_t lens[10];
-	char *value_json, maxlen[24], ttl[24], ifv[24] = "";
-	long long v;
+	const char *room, *key;
+	char *value_json;
+	long long v = 0;
 	int rc;
 	cJSON *value;
-	struct buf kj, ch;
+	struct script_args sa;
 
 	if (get_id(a, root, "room", &room) < 0 ||
 	    get_string(a, root, "key", 1, &key) < 0)
 		return;
 	if (strlen(key) > KEY_MAX) {
-		api_error(a, "too_large", "field 'key' is over %d bytes",
+		api_error(a, ERR_TOO_LARGE, "field 'key' is over %d bytes",
 		    KEY_MAX);
 		return;
 	}
 	if (*key == '\0') {
-		api_error(a, "bad_request", "field 'key' must not be empty");
+		api_error(a, ERR_BAD_REQUEST, "field 'key' must not be empty");
 		return;
 	}
 	if ((value = cJSON_GetObjectItemCaseSensitive(root, "value")) == NULL) {
-		api_error(a, "bad_request", "missing field 'value'");
+		api_error(a, ERR_BAD_REQUEST, "missing field 'value'");
 		return;
 	}
 	if ((rc = get_int(a, root, "if_version", 0, INT64_MAX / 2, &v)) < 0)
 		return;
-	if (rc == 1)
-		snprintf(ifv, sizeof ifv, "%lld", v);
 	snprintf(a->room, sizeof a->room, "%s", room);
 	value_json = cJSON_PrintUnformatted(value);
-	buf_init(&kj);
-	json_add_string(&kj, key, strlen(key));
-	buf_init(&ch);
-	room_channel(&ch, room);
-	snprintf(maxlen, sizeof maxlen, "%llu", (unsigned long long)cfg.history);
-	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)cfg.room_ttl);
-	args[0] = room;
-	args[1] = ch.p;
-	args[2] = maxlen;
-	args[3] = ttl;
-	args[4] = "";
-	args[5] = key;
-	args[6] = kj.p;
-	args[7] = value_json;
-	args[8] = ifv;
-	args[9] = api_actor;
-	fill_lens(args, lens, 10);
-	if (room_script(a, room, SCRIPT_STATE_SET, 4, args, lens, 10,
-	    state_set_reply, a) != 0)
-		api_error(a, "unavailable", "redis is unavailable");
+	script_state_set_args(&sa, &(struct script_state_set){
+		.prefix = cfg.prefix,
+		.room = room,
+		.maxlen = cfg.history,
+		.ttl = cfg.room_ttl,
+		.conn = NULL,		/* no member: the API */
+		.key = key,
+		.value = value_json,
+		.has_if_version = rc == 1,
+		.if_version = v,
+		.by = api_actor,
+	});
+	api_run(a, &sa, state_set_reply, a);
 	free(value_json);
-	buf_free(&kj);
-	buf_free(&ch);
 }
 
 /* ----- reads: state.get, presence, history, info ----- */
 
-static void
-add_array(struct buf *b, const char *name, redisReply *arr)
-{
-	buf_printf(b, "\"%s\":[", name);
-	for (size_t i = 0; i < arr->elements; i++) {
-		if (i > 0)
-			buf_addc(b, ',');
-		buf_add(b, arr->element[i]->str, arr->element[i]->len);
-	}
-	buf_addc(b, ']');
-}
 
 static void
 read_reply(redisReply *rr, void *arg, const char *what)
@@ -651,24 +614,30 @@ read_reply(redisReply *rr, void *arg, const char *what)
 
 	if (api_call_back(a) != 0 || reply_check(a, rr) != 0)
 		return;
-	buf_init(&b);
-	if (strcmp(what, "state") == 0 && rr->elements >= 3) {
-		reply_add_state(&b, rr->element[1]);
-		buf_printf(&b, ",\"state_version\":%lld",
-		    rr->element[2]->integer);
-		api_ok(a, b.p + 1);	/* reply_add_state leads with a comma */
-	} else if (strcmp(what, "presence") == 0 && rr->elements >= 2) {
-		add_array(&b, "members", rr->element[1]);
-		api_ok(a, b.p);
-	} else if (strcmp(what, "history") == 0 && rr->elements >= 2) {
-		add_array(&b, "events", rr->element[1]);
-		api_ok(a, b.p);
-	} else if (strcmp(what, "info") == 0 && rr->elements >= 4 &&
-	    rr->element[1]->type == REDIS_REPLY_ARRAY &&
-	    rr->element[1]->elements >= 5) {
-		redisReply *d = rr->element[1];
+	if (strcmp(what, "state") == 0 && rr->elements > READ_R_STATE_VERSION) {
+		api_ok_fields(a, reply_fields_state, rr);
+		return;
+	}
+	if (strcmp(what, "presence") == 0 && rr->elements > READ_R_MEMBERS) {
+		api_ok_fields(a, reply_fields_presence, rr);
+		return;
+	}
+	if (strcmp(what, "history") == 0 && rr->elements > READ_R_FRAMES) {
+		api_ok_fields(a, reply_fields_history, rr);
+		return;
+	}
+	if (strcmp(what, "info") != 0 || rr->elements <= READ_R_LATEST ||
+	    rr->element[READ_R_DETAILS]->type != REDIS_REPLY_ARRAY ||
+	    rr->element[READ_R_DETAILS]->elements < 5) {
+		api_error(a, ERR_INTERNAL, "unexpected reply");
+		return;
+	}
+	{
+		redisReply *d = rr->element[READ_R_DETAILS];
+		redisReply *seq = rr->element[READ_R_LATEST];
 		const char *vis;
 
+		buf_init(&b);
 		buf_adds(&b, "\"room\":");
 		json_add_string(&b, a->room, strlen(a->room));
 		buf_adds(&b, ",\"title\":");
@@ -694,16 +663,14 @@ read_reply(redisReply *rr, void *arg, const char *what)
 			    strcmp(d->element[5]->str, "1") == 0 ? "true" :
 			    "false");
 		buf_printf(&b, ",\"members\":%lld,\"seq\":",
-		    rr->element[2]->integer);
-		if (rr->element[3]->type == REDIS_REPLY_STRING)
-			json_add_string(&b, rr->element[3]->str,
-			    rr->element[3]->len);
+		    rr->element[READ_R_MEMBER_COUNT]->integer);
+		if (seq->type == REDIS_REPLY_STRING)
+			json_add_string(&b, seq->str, seq->len);
 		else
 			buf_adds(&b, "null");
 		api_ok(a, b.p);
-	} else
-		api_error(a, "internal", "unexpected reply");
-	buf_free(&b);
+		buf_free(&b);
+	}
 }
 
 static void
@@ -733,10 +700,9 @@ info_reply(redisReply *rr, void *arg)
 static void
 api_read(struct api_req *a, cJSON *root, const char *what, store_cb cb)
 {
-	const char *room, *since = NULL, *args[4];
-	size_t lens[4];
+	const char *room, *since = NULL;
 	long long limit = HISTORY_DEFAULT;
-	char lim[24];
+	struct script_args sa;
 
 	if (get_id(a, root, "room", &room) < 0)
 		return;
@@ -747,14 +713,15 @@ api_read(struct api_req *a, cJSON *root, const char *what, store_cb cb)
 	if (limit > HISTORY_MAX)
 		limit = HISTORY_MAX;
 	snprintf(a->room, sizeof a->room, "%s", room);
-	snprintf(lim, sizeof lim, "%lld", limit);
-	args[0] = what;
-	args[1] = "";		/* no member: the API */
-	args[2] = since != NULL ? since : "";
-	args[3] = lim;
-	fill_lens(args, lens, 4);
-	if (room_script(a, room, SCRIPT_READ, 4, args, lens, 4, cb, a) != 0)
-		api_error(a, "unavailable", "redis is unavailable");
+	script_read_args(&sa, &(struct script_read){
+		.prefix = cfg.prefix,
+		.room = room,
+		.what = what,
+		.conn = NULL,		/* no member: the API */
+		.since = since,
+		.limit = limit,
+	});
+	api_run(a, &sa, cb, a);
 }
 
 static void
@@ -787,80 +754,43 @@ static void
 rooms_reply(redisReply *rr, void *arg)
 {
 	struct api_req *a = arg;
-	struct buf b;
-	size_t n = 0;
 
 	if (api_call_back(a) != 0)
 		return;
 	if (rr == NULL || rr->type != REDIS_REPLY_ARRAY) {
-		api_error(a, rr == NULL ? "unavailable" : "internal",
+		api_error(a, rr == NULL ? ERR_UNAVAILABLE : ERR_INTERNAL,
 		    rr == NULL ? "redis is unavailable" : "unexpected reply");
 		return;
 	}
-	buf_init(&b);
-	buf_adds(&b, "\"rooms\":[");
-	for (size_t i = 0; i < rr->elements; i++) {
-		redisReply *e = rr->element[i];
-
-		if (e->type != REDIS_REPLY_ARRAY || e->elements < 7)
-			continue;
-		if (n++ > 0)
-			buf_addc(&b, ',');
-		buf_adds(&b, "{\"room\":");
-		json_add_string(&b, e->element[0]->str, e->element[0]->len);
-		buf_adds(&b, ",\"title\":");
-		json_add_string(&b, e->element[1]->str, e->element[1]->len);
-		buf_adds(&b, ",\"topic\":");
-		json_add_string(&b, e->element[2]->str, e->element[2]->len);
-		buf_printf(&b, ",\"visibility\":\"%s\",\"members\":%lld",
-		    strcmp(e->element[3]->str, "private") == 0 ? "private" :
-		    "public", e->element[4]->integer);
-		if (e->element[5]->integer > 0)
-			buf_printf(&b, ",\"max_members\":%lld",
-			    e->element[5]->integer);
-		else
-			buf_adds(&b, ",\"max_members\":null");
-		buf_printf(&b, ",\"created_at\":%lld}", e->element[6]->integer);
-	}
-	buf_addc(&b, ']');
-	api_ok(a, b.p);
-	buf_free(&b);
+	api_ok_fields(a, reply_fields_rooms, rr);
 }
 
 static void
 api_rooms(struct api_req *a, cJSON *root)
 {
-	const char *vis = "public", *argv[4];
-	size_t lens[4];
+	const char *vis = "public";
 	long long limit = ROOMS_DEFAULT;
-	char lim[24];
-	struct buf key;
+	struct script_args sa;
 
 	if (get_string(a, root, "visibility", 0, &vis) < 0 ||
 	    get_int(a, root, "limit", 1, INT64_MAX / 2, &limit) < 0)
 		return;
 	if (strcmp(vis, "public") != 0 && strcmp(vis, "private") != 0 &&
 	    strcmp(vis, "all") != 0) {
-		api_error(a, "bad_request", "field 'visibility' must be "
+		api_error(a, ERR_BAD_REQUEST, "field 'visibility' must be "
 		    "\"public\", \"private\" or \"all\"");
 		return;
 	}
 	if (limit > ROOMS_MAX)
 		limit = ROOMS_MAX;
-	snprintf(lim, sizeof lim, "%lld", limit);
-	buf_init(&key);
-	key_plain(&key, cfg.prefix, strcmp(vis, "public") == 0 ?
-	    "rooms:public" : "rooms");
-	argv[0] = key.p;
-	argv[1] = cfg.prefix;
-	argv[2] = lim;
-	argv[3] = strcmp(vis, "private") == 0 ? "private" : "";
-	fill_lens(argv, lens, 4);
-	if (store_script(SCRIPT_ROOMS, 1, 3, argv, lens, rooms_reply, a) == 0)
-		a->calls++;
-	else
-		api_error(a, "unavailable", "redis is unavailable");
-	buf_free(&key);
+	/* Private listing filters the full index by visibility. */
+	script_rooms_args(&sa, &(struct script_rooms){
+		.prefix = cfg.prefix,
+		.all = strcmp(vis, "public") != 0,
+		.limit = limit,
+		.visibility = strcmp(vis, "private") == 0 ? "private" : NULL,
+	});
+	api_run(a, &sa, rooms_reply, a);
 }
 
 /* ----- evict ----- */
@@ -875,13 +805,14 @@ evict_one_reply(redisReply *rr, void *arg)
 		return;
 	if (rr == NULL)
 		a->failed = 1;
-	else if (rr->type == REDIS_REPLY_ARRAY && rr->elements == 3 &&
-	    rr->element[0]->integer == 1)
+	else if (rr->type == REDIS_REPLY_ARRAY &&
+	    rr->elements == LEAVE_R_COUNT &&
+	    rr->element[LEAVE_R_REMOVED]->integer == 1)
 		a->evicted++;
 	if (a->calls > 0)
 		return;
 	if (a->failed && a->evicted == 0) {
-		api_error(a, "unavailable", "redis is unavailable");
+		api_error(a, ERR_UNAVAILABLE, "redis is unavailable");
 		return;
 	}
 	snprintf(f, sizeof f, "\"evicted\":%lld", a->evicted);
@@ -893,15 +824,9 @@ evict_one_reply(redisReply *rr, void *arg)
 static void
 evict_member(struct api_req *a, const char *conn)
 {
-	const char *args[9];
-	size_t lens[9];
-	char maxlen[24], ttl[24], ettl[24];
-	struct buf ch, ctl, msg;
+	struct buf msg;
+	struct script_args sa;
 
-	buf_init(&ch);
-	room_channel(&ch, a->room);
-	buf_init(&ctl);
-	key_plain(&ctl, cfg.prefix, "ctl");
 	buf_init(&msg);
 	buf_adds(&msg, "{\"cmd\":\"evict\",\"room\":");
 	json_add_string(&msg, a->room, strlen(a->room));
@@ -911,24 +836,17 @@ evict_member(struct api_req *a, const char *conn)
 	json_add_string(&msg, a->reason, strlen(a->reason));
 	buf_printf(&msg, ",\"disconnect\":%s}", a->disconnect ? "true" :
 	    "false");
-	snprintf(maxlen, sizeof maxlen, "%llu", (unsigned long long)cfg.history);
-	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)cfg.room_ttl);
-	snprintf(ettl, sizeof ettl, "%llu", (unsigned long long)cfg.empty_ttl);
-	args[0] = a->room;
-	args[1] = conn;
-	args[2] = ch.p;
-	args[3] = maxlen;
-	args[4] = ttl;
-	args[5] = ettl;
-	args[6] = "evicted";
-	args[7] = ctl.p;
-	args[8] = msg.p;
-	fill_lens(args, lens, 9);
-	if (room_script(a, a->room, SCRIPT_LEAVE, 6, args, lens, 9,
-	    evict_one_reply, a) != 0)
-		a->failed = 1;
-	buf_free(&ch);
-	buf_free(&ctl);
+	script_leave_args(&sa, &(struct script_leave){
+		.prefix = cfg.prefix,
+		.room = a->room,
+		.conn = conn,
+		.maxlen = cfg.history,
+		.ttl = cfg.room_ttl,
+		.empty_ttl = cfg.empty_ttl,
+		.reason = "evicted",
+		.ctl_message = msg.p,
+	});
+	api_run(a, &sa, evict_one_reply, a);
 	buf_free(&msg);
 }
 
@@ -940,9 +858,9 @@ evict_members_reply(redisReply *rr, void *arg)
 
 	if (api_call_back(a) != 0 || reply_check(a, rr) != 0)
 		return;
-	for (size_t i = 0; rr->elements >= 2 && i < rr->element[1]->elements;
-	    i++) {
-		redisReply *e = rr->element[1]->element[i];
+	for (size_t i = 0; rr->elements > READ_R_MEMBERS &&
+	    i < rr->element[READ_R_MEMBERS]->elements; i++) {
+		redisReply *e = rr->element[READ_R_MEMBERS]->element[i];
 
 		m = cJSON_ParseWithLength(e->str, e->len);
 		c = cJSON_GetObjectItemCaseSensitive(m, "conn");
@@ -956,7 +874,7 @@ evict_members_reply(redisReply *rr, void *arg)
 	}
 	if (a->calls == 0) {
 		if (a->failed)
-			api_error(a, "unavailable", "redis is unavailable");
+			api_error(a, ERR_UNAVAILABLE, "redis is unavailable");
 		else
 			api_ok(a, "\"evicted\":0");
 	}
@@ -966,8 +884,7 @@ static void
 api_evict(struct api_req *a, cJSON *root)
 {
 	const char *room, *conn = NULL, *user = NULL, *reason = "evicted";
-	const char *args[4];
-	size_t lens[4];
+	struct script_args sa;
 	int rc;
 
 	if (get_id(a, root, "room", &room) < 0 ||
@@ -981,11 +898,11 @@ api_evict(struct api_req *a, cJSON *root)
 	    get_bool(a, root, "disconnect", &a->disconnect) < 0)
 		return;
 	if (a->has_conn && a->has_user) {
-		api_error(a, "bad_request", "give 'conn' or 'user', not both");
+		api_error(a, ERR_BAD_REQUEST, "give 'conn' or 'user', not both");
 		return;
 	}
 	if (strlen(reason) > REASON_MAX) {
-		api_error(a, "too_large", "field 'reason' is over %d bytes",
+		api_error(a, ERR_TOO_LARGE, "field 'reason' is over %d bytes",
 		    REASON_MAX);
 		return;
 	}
@@ -993,14 +910,13 @@ api_evict(struct api_req *a, cJSON *root)
 	a->reason = xstrdup(reason);
 	a->match_conn = conn != NULL ? xstrdup(conn) : NULL;
 	a->match_user = user != NULL ? xstrdup(user) : NULL;
-	args[0] = "presence";
-	args[1] = "";
-	args[2] = "";
-	args[3] = "0";
-	fill_lens(args, lens, 4);
-	if (room_script(a, room, SCRIPT_READ, 4, args, lens, 4,
-	    evict_members_reply, a) != 0)
-		api_error(a, "unavailable", "redis is unavailable");
+	script_read_args(&sa, &(struct script_read){
+		.prefix = cfg.prefix,
+		.room = room,
+		.what = "presence",
+		.conn = NULL,
+	});
+	api_run(a, &sa, evict_members_reply, a);
 }
 
 /* ----- lock, unlock ----- */
@@ -1012,7 +928,7 @@ api_lock(struct api_req *a, cJSON *root)
 
 	if (get_id(a, root, "room", &room) < 0)
 		return;
-	api_error(a, "not_found", "lock and unlock need matchmaking, which "
+	api_error(a, ERR_NOT_FOUND, "lock and unlock need matchmaking, which "
 	    "this build of roomd does not have");
 }
 
@@ -1105,15 +1021,15 @@ api_http(struct lws *wsi, const char *uri, struct api_req **slot)
 		len = atoll(cl);
 	a->awaiting_body = len > 0;
 	if (cfg.api_key == NULL) {
-		api_error(a, "not_found", "no such path: the HTTP API is off");
+		api_error(a, ERR_NOT_FOUND, "no such path: the HTTP API is off");
 		goto early;
 	}
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0) {
-		api_error(a, "bad_request", "the API takes POST");
+		api_error(a, ERR_BAD_REQUEST, "the API takes POST");
 		goto early;
 	}
 	if (!key_ok(wsi)) {
-		api_error(a, "unauthorized", "a wrong or missing API key");
+		api_error(a, ERR_UNAUTHORIZED, "a wrong or missing API key");
 		goto early;
 	}
 	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
@@ -1121,17 +1037,17 @@ api_http(struct lws *wsi, const char *uri, struct api_req **slot)
 			break;
 	}
 	if (i == sizeof methods / sizeof methods[0]) {
-		api_error(a, "not_found", "unknown method");
+		api_error(a, ERR_NOT_FOUND, "unknown method");
 		goto early;
 	}
 	if (len > (long long)cfg.max_frame) {
-		api_error(a, "too_large", "the body is over %llu bytes",
+		api_error(a, ERR_TOO_LARGE, "the body is over %llu bytes",
 		    (unsigned long long)cfg.max_frame);
 		goto early;
 	}
 	if (!rate_take()) {
 		metrics_api_refused++;
-		api_error(a, "rate_limited", "more than %llu API requests a "
+		api_error(a, ERR_RATE_LIMITED, "more than %llu API requests a "
 		    "second on this node", 10ULL * cfg.rate);
 		goto early;
 	}
@@ -1139,7 +1055,7 @@ api_http(struct lws *wsi, const char *uri, struct api_req **slot)
 early:
 	/* Without a body to wait for, answer now. */
 	if (len <= 0 && !a->done)
-		api_error(a, "bad_json", "the body must be a JSON object");
+		api_error(a, ERR_BAD_JSON, "the body must be a JSON object");
 	return 0;
 }
 
@@ -1151,7 +1067,7 @@ api_body(struct api_req *a, const char *in, size_t len)
 	if (a->done || a->fn == NULL)
 		return 0;	/* answered early: the rest is read and dropped */
 	if (a->body_len > cfg.max_frame) {
-		api_error(a, "too_large", "the body is over %llu bytes",
+		api_error(a, ERR_TOO_LARGE, "the body is over %llu bytes",
 		    (unsigned long long)cfg.max_frame);
 		buf_free(&a->body);
 		return 0;
@@ -1180,11 +1096,11 @@ api_body_done(struct lws *wsi, struct api_req *a)
 	    strchr(" \t\r\n", *end) != NULL && *end != '\0')
 		end++;
 	if (root == NULL || end != a->body.p + a->body.len) {
-		api_error(a, "bad_json", "the body is not valid JSON");
+		api_error(a, ERR_BAD_JSON, "the body is not valid JSON");
 		goto out;
 	}
 	if (!cJSON_IsObject(root)) {
-		api_error(a, "bad_json", "the body must be a JSON object");
+		api_error(a, ERR_BAD_JSON, "the body must be a JSON object");
 		goto out;
 	}
 	a->fn(a, root);

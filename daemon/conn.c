@@ -1,6 +1,7 @@
 /*
- * conn.c: one WebSocket client: its bounded send queue, the ordering of its
- * replies, its memberships and the requests it holds back.
+ * conn.c: one WebSocket client: its bounded send queue and the list of
+ * connections with something to write, the ordering of its replies, and
+ * the list of its memberships.
  */
 #include <string.h>
 #include <sys/random.h>
@@ -22,6 +23,8 @@ static struct dict conns;
 static uint64_t conn_counter;
 static char conn_tag[8];
 static unsigned char scratch[LWS_PRE + COALESCE_MAX];
+static SLIST_HEAD(, conn) flush_list =	/* each holds a reference */
+    SLIST_HEAD_INITIALIZER(flush_list);
 
 /*
  * Connection ids are unique across nodes and restarts: a random tag drawn
@@ -49,7 +52,8 @@ conn_new(struct lws *wsi)
 	c->refs = 1;
 	snprintf(c->id, sizeof c->id, "%s-%llx", conn_tag,
 	    (unsigned long long)++conn_counter);
-	c->deferred_tail = &c->deferred;
+	TAILQ_INIT(&c->held);
+	STAILQ_INIT(&c->deferred);
 	c->tokens = 2.0 * (double)cfg.rate;
 	c->patience = 10.0 * (double)cfg.rate;
 	c->bucket_ms = c->rx_ms = mono_ms();
@@ -68,13 +72,14 @@ conn_ref(struct conn *c)
 void
 conn_unref(struct conn *c)
 {
-	struct held_reply *h, *next;
+	struct held_reply *h;
 
 	if (--c->refs > 0)
 		return;
-	for (h = c->held; h != NULL; h = next) {
-		next = h->next;
-		frame_unref(h->f);
+	while ((h = TAILQ_FIRST(&c->held)) != NULL) {
+		TAILQ_REMOVE(&c->held, h, entry);
+		if (h->f != NULL)
+			frame_unref(h->f);
 		free(h);
 	}
 	free(c->rooms);
@@ -118,25 +123,17 @@ conn_queue_clear(struct conn *c)
 }
 
 /*
- * The socket has closed: leave every room, drop what was queued and held
- * back, and give up the socket's reference.
+ * The socket has closed (its rooms are left already: join_conn_closed):
+ * drop what was queued and held back, and give up the socket's reference,
+ * which may free c.
  */
 void
 conn_closed(struct conn *c)
 {
-	struct deferred *d, *next;
-
 	c->wsi = NULL;
 	dict_del(&conns, c->id, strlen(c->id));
-	room_conn_closed(c, "disconnect");
 	conn_queue_clear(c);
-	for (d = c->deferred; d != NULL; d = next) {
-		next = d->next;
-		free(d->text);
-		free(d);
-	}
-	c->deferred = NULL;
-	c->deferred_tail = &c->deferred;
+	defer_clear(c);
 	conn_unref(c);
 }
 
@@ -159,7 +156,7 @@ conn_enqueue(struct conn *c, struct frame *f)
 	c->qlen++;
 	c->qbytes += f->len;
 	if (c->qlen == 1)
-		server_want_write(c);
+		conn_want_write(c);
 }
 
 /*
@@ -208,7 +205,7 @@ conn_close(struct conn *c, uint16_t code, const char *reason)
 	conn_enqueue(c, f);
 	frame_unref(f);
 	c->closing = 1;
-	server_want_write(c);
+	conn_want_write(c);
 }
 
 static void
@@ -279,7 +276,7 @@ conn_write(struct conn *c)
 		c->qhead = 0;
 	}
 	if (c->qlen > 0 || c->closing)
-		server_want_write(c);
+		conn_want_write(c);
 	return 0;
 }
 
@@ -297,17 +294,20 @@ conn_ticket(struct conn *c)
 void
 conn_reply(struct conn *c, uint64_t ticket, struct frame *f)
 {
-	struct held_reply *h, **hp;
+	struct held_reply *h, *at;
 
 	if (ticket != c->flush_ticket) {
 		h = xmalloc(sizeof *h);
 		h->ticket = ticket;
 		h->f = f;
-		for (hp = &c->held; *hp != NULL && (*hp)->ticket < ticket;
-		    hp = &(*hp)->next)
-			;
-		h->next = *hp;
-		*hp = h;
+		TAILQ_FOREACH(at, &c->held, entry) {
+			if (at->ticket >= ticket)
+				break;
+		}
+		if (at != NULL)
+			TAILQ_INSERT_BEFORE(at, h, entry);
+		else
+			TAILQ_INSERT_TAIL(&c->held, h, entry);
 		return;
 	}
 	if (f != NULL) {
@@ -315,8 +315,9 @@ conn_reply(struct conn *c, uint64_t ticket, struct frame *f)
 		frame_unref(f);
 	}
 	c->flush_ticket++;
-	while ((h = c->held) != NULL && h->ticket == c->flush_ticket) {
-		c->held = h->next;
+	while ((h = TAILQ_FIRST(&c->held)) != NULL &&
+	    h->ticket == c->flush_ticket) {
+		TAILQ_REMOVE(&c->held, h, entry);
 		if (h->f != NULL) {
 			conn_send(c, h->f);
 			frame_unref(h->f);
@@ -330,38 +331,6 @@ void
 conn_reply_text(struct conn *c, uint64_t ticket, const char *text, size_t len)
 {
 	conn_reply(c, ticket, frame_new(text, len));
-}
-
-/*
- * Reply with an error frame. ref is the request's ref as JSON text, or
- * NULL for none.
- */
-void
-conn_reply_error(struct conn *c, uint64_t ticket, const char *ref,
-    const char *code, const char *fmt, ...)
-{
-	struct buf b;
-	char *msg;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) == -1)
-		fatal("vasprintf");
-	va_end(ap);
-	buf_init(&b);
-	buf_adds(&b, "{\"type\":\"error\"");
-	if (ref != NULL) {
-		buf_adds(&b, ",\"ref\":");
-		buf_adds(&b, ref);
-	}
-	buf_printf(&b, ",\"code\":\"%s\",\"message\":", code);
-	json_add_string(&b, msg, strlen(msg));
-	buf_addc(&b, '}');
-	free(msg);
-	metrics_error(code);
-	log_debug("conn %s: error %s", c->id, code);
-	conn_reply_text(c, ticket, b.p, b.len);
-	buf_free(&b);
 }
 
 struct membership *
@@ -396,37 +365,43 @@ conn_remove_membership(struct conn *c, struct membership *m)
 	}
 }
 
-/* Hold a request back until the one blocking the connection is sent. */
+/*
+ * A connection has something to write. Rather than ask lws for a writable
+ * callback per frame (each one is two epoll_ctl calls in libuv), it goes
+ * on a list written once per loop iteration, so a burst of frames for one
+ * client is one write and a fan-out is one write per member.
+ */
 void
-conn_defer(struct conn *c, const char *text, size_t len)
+conn_want_write(struct conn *c)
 {
-	struct deferred *d = xmalloc(sizeof *d);
-
-	d->text = xstrndup(text, len);
-	d->len = len;
-	d->next = NULL;
-	*c->deferred_tail = d;
-	c->deferred_tail = &d->next;
+	if (c->wsi == NULL || c->flushing)
+		return;
+	c->flushing = 1;
+	conn_ref(c);
+	SLIST_INSERT_HEAD(&flush_list, c, flush_entry);
 }
 
 /*
- * The request blocking the connection has been sent to Redis: handle what
- * was held back, in order, until one blocks again.
+ * Write what is queued for every connection on the flush list. A socket
+ * lws is still draining, and a connection that closes, wait for lws's
+ * writable callback instead (closing needs one: only there can lws hang
+ * up).
  */
 void
-conn_unblock(struct conn *c)
+conn_flush_all(void)
 {
-	struct deferred *d;
+	SLIST_HEAD(, conn) list = { SLIST_FIRST(&flush_list) };
+	struct conn *c;
 
-	if (c->blocked > 0)
-		c->blocked--;
-	while (c->blocked == 0 && (d = c->deferred) != NULL &&
-	    c->wsi != NULL) {
-		c->deferred = d->next;
-		if (c->deferred == NULL)
-			c->deferred_tail = &c->deferred;
-		request_run(c, d->text, d->len);
-		free(d->text);
-		free(d);
+	SLIST_INIT(&flush_list);
+	while ((c = SLIST_FIRST(&list)) != NULL) {
+		SLIST_REMOVE_HEAD(&list, flush_entry);
+		c->flushing = 0;
+		if (c->wsi != NULL) {
+			if (c->closing || lws_partial_buffered(c->wsi) ||
+			    conn_write(c) != 0)
+				lws_callback_on_writable(c->wsi);
+		}
+		conn_unref(c);
 	}
 }

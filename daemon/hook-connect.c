@@ -234,7 +234,7 @@ connect_done(const struct http_reply *rep, void *arg)
 		server_welcome_text(c, &b);
 		conn_reply_text(c, cc->ticket, b.p, b.len);
 		buf_free(&b);
-		conn_unblock(c);
+		defer_unblock(c);
 		break;
 	case HOOK_REJECTED:
 		log_info("conn %s: the connect hook answered %ld", c->id,
@@ -273,7 +273,7 @@ hook_connect_start(struct lws *wsi, struct conn *c)
 	 * first reply ticket: rate_limited refusals of early frames come
 	 * after it, and never if the connection is refused.
 	 */
-	c->blocked++;
+	defer_block(c);
 	lws_get_peer_simple(wsi, addr, sizeof addr);
 	if (strncmp(addr, "::ffff:", 7) == 0 && strchr(addr + 7, '.') != NULL)
 		memmove(addr, addr + 7, strlen(addr + 7) + 1);	/* IPv4 */

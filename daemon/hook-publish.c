@@ -30,7 +30,7 @@ struct hook_publish {
 	int echo;
 	int admin;		/* written without membership (who = "") */
 	enum verdict v;
-	char code[16];
+	enum err_code code;
 	char *message;
 	struct hook_publish *next;
 };
@@ -107,15 +107,15 @@ drain(struct hook_queue *q)
 		if (hp->c->wsi == NULL)
 			;	/* gone: nobody to write for */
 		else if (hp->v == V_WRITE)
-			request_publish_write(hp->c, hp->ticket, hp->ref,
+			req_publish_write(hp->c, hp->ticket, hp->ref,
 			    hp->room, hp->event, hp->data, hp->echo,
-			    hp->admin ? "" : hp->c->id);
+			    hp->admin ? NULL : hp->c->id);
 		else if (hp->v == V_REJECT)
-			conn_reply_error(hp->c, hp->ticket, hp->ref, hp->code,
+			reply_error(hp->c, hp->ticket, hp->ref, hp->code,
 			    "%s", hp->message);
 		else
-			conn_reply_error(hp->c, hp->ticket, hp->ref,
-			    "unavailable", "the publish hook did not answer");
+			reply_error(hp->c, hp->ticket, hp->ref,
+			    ERR_UNAVAILABLE, "the publish hook did not answer");
 		hp_free(hp);
 	}
 	if (q->head == NULL) {
@@ -152,7 +152,7 @@ parse_verdict(struct hook_publish *hp, const char *body, size_t len,
 			    "or conflict";
 			goto out;
 		}
-		snprintf(hp->code, sizeof hp->code, "%s", code);
+		err_parse(code, &hp->code);
 		it = cJSON_GetObjectItemCaseSensitive(rej, "message");
 		if (cJSON_IsString(it)) {
 			hp->message = xstrndup(it->valuestring, 256);
@@ -212,7 +212,7 @@ publish_done(const struct http_reply *rep, void *arg)
 /*
  * Show a member's publish to the back end; what it answers is carried out
  * in order with c's other hooked publishes. ref is copied. who is c's id,
- * or "" for an admin writing without membership. Returns 0.
+ * or NULL for an admin writing without membership. Returns 0.
  */
 int
 hook_publish_start(struct conn *c, uint64_t ticket, const char *ref,
@@ -235,7 +235,7 @@ hook_publish_start(struct conn *c, uint64_t ticket, const char *ref,
 	snprintf(hp->event, sizeof hp->event, "%s", event);
 	hp->data = data_json != NULL ? xstrdup(data_json) : NULL;
 	hp->echo = echo;
-	hp->admin = *who == '\0';
+	hp->admin = who == NULL;
 	if ((q = dict_get(&queues, c->id, strlen(c->id))) == NULL) {
 		q = xcalloc(1, sizeof *q);
 		snprintf(q->id, sizeof q->id, "%s", c->id);

@@ -1,6 +1,7 @@
 /*
  * main.c: roomd's start and stop: settings, the one libuv loop that drives
- * libwebsockets and hiredis alike, signals, and an orderly shutdown.
+ * libwebsockets and hiredis alike, the wiring of the store's events to the
+ * modules that act on them, signals, and an orderly shutdown.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +26,48 @@ int shutting_down;
 static uv_signal_t sig_term, sig_int;
 static uv_timer_t shutdown_timer, hard_timer;
 static uint64_t shutdown_deadline;
+static char ctl_channel[128];
+
+/* The command connection answers (again): register, repair what Redis
+ * may have lost or missed meanwhile. */
+static void
+on_store_ready(void)
+{
+	node_register();
+	recover_restore_all();
+	join_retry_leaves();
+	recover_catch_up_unsent();
+}
+
+/* A message on the subscription connection: a command or a room frame. */
+static void
+on_store_message(const char *ch, size_t chlen, const char *text, size_t len)
+{
+	if (chlen == strlen(ctl_channel) && memcmp(ch, ctl_channel, chlen) == 0)
+		ctl_handle(text, len);
+	else
+		fanout_deliver(ch, chlen, text, len);
+}
+
+static const struct store_events store_events = {
+	.ready = on_store_ready,
+	.resubscribe = room_resubscribe_all,
+	.message = on_store_message,
+	.subscribed = join_subscribed,
+	.unsubscribed = room_unsubscribed,
+};
+
+static void
+store_begin(void)
+{
+	struct buf b;
+
+	buf_init(&b);
+	key_plain(&b, cfg.prefix, "ctl");
+	snprintf(ctl_channel, sizeof ctl_channel, "%s", b.p);
+	buf_free(&b);
+	store_start(&store_events, ctl_channel);
+}
 
 /* Default node id: the host name made id-safe plus a random suffix, so a
  * restarted node is a new node and its predecessor's members are cleaned. */
@@ -169,7 +212,8 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
-	store_start();
+	defer_init(request_run);
+	store_begin();
 	node_start();
 	webhook_start();	/* backend */
 	uv_run(loop, UV_RUN_DEFAULT);

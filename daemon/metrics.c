@@ -8,31 +8,21 @@
 #include "roomd.h"
 #include "backend.h"
 
-static const char *error_codes[] = {
-	"bad_json", "bad_request", "unknown_type", "unauthorized", "forbidden",
-	"not_found", "not_member", "room_full", "too_many_rooms", "conflict",
-	"rate_limited", "too_large", "unavailable", "internal",
-};
-#define NCODES (sizeof error_codes / sizeof error_codes[0])
-
 static const char *request_types[] = {
 	"join", "leave", "publish", "state.set", "state.get", "presence",
 	"history", "rooms", "ping", "other",
 };
 #define NTYPES (sizeof request_types / sizeof request_types[0])
 
-static uint64_t errors_by_code[NCODES];
+static uint64_t errors_by_code[ERR_COUNT];
 static uint64_t requests_by_type[NTYPES];
 
+/* Count an error reply; codes are an enum, so none goes uncounted. */
 void
-metrics_error(const char *code)
+metrics_error(enum err_code code)
 {
-	for (size_t i = 0; i < NCODES; i++) {
-		if (strcmp(code, error_codes[i]) == 0) {
-			errors_by_code[i]++;
-			return;
-		}
-	}
+	if ((unsigned)code < ERR_COUNT)
+		errors_by_code[code]++;
 }
 
 void
@@ -85,9 +75,10 @@ metrics_render(struct buf *b)
 		    request_types[i], (unsigned long long)requests_by_type[i]);
 	buf_adds(b, "# HELP roomd_errors_total Error replies by code.\n"
 	    "# TYPE roomd_errors_total counter\n");
-	for (size_t i = 0; i < NCODES; i++)
+	for (int i = 0; i < ERR_COUNT; i++)
 		buf_printf(b, "roomd_errors_total{code=\"%s\"} %llu\n",
-		    error_codes[i], (unsigned long long)errors_by_code[i]);
+		    err_name((enum err_code)i),
+		    (unsigned long long)errors_by_code[i]);
 	buf_printf(b, "# HELP roomd_redis_up Whether both Redis connections "
 	    "are up.\n# TYPE roomd_redis_up gauge\nroomd_redis_up %d\n",
 	    store_ready());

@@ -24,22 +24,28 @@ static uint64_t ticks;
 static void node_canary(void);
 static void node_gc(const char *);
 
+/* This node's heartbeat key, <prefix>node:<id>, into b. */
+static void
+node_key(struct buf *b)
+{
+	buf_init(b);
+	key_plain(b, cfg.prefix, "node:");
+	buf_adds(b, node_id);
+}
+
 /* Write (or refresh) the node hash, pipelined without waiting. */
 void
 node_register(void)
 {
 	static int first_done;
-	struct buf key, set;
+	struct buf key, set, gone;
 	char pid[16], started[24], conns[24], rooms[24], ttl[8], addr[300];
-	const char *argv[16];
-	size_t lens[16];
-	int n = 0;
 
-	buf_init(&key);
+	node_key(&key);
 	buf_init(&set);
-	key_plain(&key, cfg.prefix, "node:");
-	buf_adds(&key, node_id);
 	key_plain(&set, cfg.prefix, "nodes");
+	buf_init(&gone);
+	key_plain(&gone, cfg.prefix, "nodes:gone");
 	snprintf(addr, sizeof addr, "%s:%d", cfg.listen_host, cfg.listen_port);
 	snprintf(pid, sizeof pid, "%d", (int)getpid());
 	snprintf(started, sizeof started, "%llu", (unsigned long long)started_at);
@@ -47,48 +53,17 @@ node_register(void)
 	snprintf(rooms, sizeof rooms, "%zu", room_count());
 	snprintf(ttl, sizeof ttl, "%d", NODE_TTL_S);
 
-	argv[n++] = "HSET";
-	argv[n++] = key.p;
-	argv[n++] = "addr";
-	argv[n++] = addr;
-	argv[n++] = "pid";
-	argv[n++] = pid;
-	argv[n++] = "version";
-	argv[n++] = ROOMD_VERSION;
-	argv[n++] = "started_at";
-	argv[n++] = started;
-	argv[n++] = "conns";
-	argv[n++] = conns;
-	argv[n++] = "rooms";
-	argv[n++] = rooms;
-	for (int i = 0; i < n; i++)
-		lens[i] = strlen(argv[i]);
-	store_command(NULL, NULL, n, argv, lens);
-
-	argv[0] = "EXPIRE";
-	argv[1] = key.p;
-	argv[2] = ttl;
-	for (int i = 0; i < 3; i++)
-		lens[i] = strlen(argv[i]);
-	store_command(NULL, NULL, 3, argv, lens);
-
-	argv[0] = "SADD";
-	argv[1] = set.p;
-	argv[2] = node_id;
-	for (int i = 0; i < 3; i++)
-		lens[i] = strlen(argv[i]);
-	store_command(NULL, NULL, 3, argv, lens);
-
+	store_commandl("HSET", key.p, "addr", addr, "pid", pid, "version",
+	    ROOMD_VERSION, "started_at", started, "conns", conns, "rooms",
+	    rooms, NULL);
+	store_commandl("EXPIRE", key.p, ttl, NULL);
+	store_commandl("SADD", set.p, node_id, NULL);
 	/* Alive again (a node restarted under its old id): clean it again
 	 * when it next dies. */
-	buf_adds(&set, ":gone");
-	argv[0] = "SREM";
-	argv[1] = set.p;
-	lens[0] = 4;
-	lens[1] = set.len;
-	store_command(NULL, NULL, 3, argv, lens);
+	store_commandl("SREM", gone.p, node_id, NULL);
 	buf_free(&key);
 	buf_free(&set);
+	buf_free(&gone);
 	/* First contact since this process started: it has no members yet,
 	 * so any under its id are an earlier process's. Sent before any
 	 * client request can be. */
@@ -104,20 +79,12 @@ static void
 node_canary(void)
 {
 	struct buf ch, msg;
-	const char *argv[3];
-	size_t lens[3];
 
 	buf_init(&ch);
 	buf_init(&msg);
 	key_plain(&ch, cfg.prefix, "ctl");
 	buf_printf(&msg, "{\"cmd\":\"canary\",\"node\":\"%s\"}", node_id);
-	argv[0] = "PUBLISH";
-	argv[1] = ch.p;
-	argv[2] = msg.p;
-	lens[0] = 7;
-	lens[1] = ch.len;
-	lens[2] = msg.len;
-	store_command(NULL, NULL, 3, argv, lens);
+	store_commandl("PUBLISH", ch.p, msg.p, NULL);
 	buf_free(&ch);
 	buf_free(&msg);
 }
@@ -138,11 +105,13 @@ gc_reply(struct redisReply *rr, void *arg)
 	redisReply *r = (redisReply *)rr;
 
 	(void)arg;
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 4)
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+	    r->elements < GC_R_COUNT)
 		return;
-	for (size_t i = 0; i < r->element[0]->elements; i++)
+	for (size_t i = 0; i < r->element[GC_R_DEAD]->elements; i++)
 		log_info("node %s is gone: removed %lld of its members",
-		    r->element[0]->element[i]->str, r->element[1]->integer);
+		    r->element[GC_R_DEAD]->element[i]->str,
+		    r->element[GC_R_REMOVED]->integer);
 }
 
 /*
@@ -152,22 +121,17 @@ gc_reply(struct redisReply *rr, void *arg)
 static void
 node_gc(const char *restarted)
 {
-	const char *argv[6];
-	size_t lens[6];
-	char maxlen[24], ttl[24], ettl[24];
+	struct script_args sa;
 
-	snprintf(maxlen, sizeof maxlen, "%llu", (unsigned long long)cfg.history);
-	snprintf(ttl, sizeof ttl, "%llu", (unsigned long long)cfg.room_ttl);
-	snprintf(ettl, sizeof ettl, "%llu", (unsigned long long)cfg.empty_ttl);
-	argv[0] = cfg.prefix;
-	argv[1] = maxlen;
-	argv[2] = ttl;
-	argv[3] = ettl;
-	argv[4] = "0";
-	argv[5] = restarted;
-	for (int i = 0; i < 6; i++)
-		lens[i] = strlen(argv[i]);
-	store_script(SCRIPT_GC, 0, 6, argv, lens, gc_reply, NULL);
+	script_gc_args(&sa, &(struct script_gc){
+		.prefix = cfg.prefix,
+		.maxlen = cfg.history,
+		.ttl = cfg.room_ttl,
+		.empty_ttl = cfg.empty_ttl,
+		.sweep = 0,
+		.restarted = restarted,
+	});
+	store_run(&sa, gc_reply, NULL);
 }
 
 /*
@@ -220,18 +184,10 @@ void
 node_stop(void)
 {
 	struct buf key;
-	const char *argv[2];
-	size_t lens[2];
 
 	uv_timer_stop(&node_timer);
 	uv_close((uv_handle_t *)&node_timer, node_timer_closed);
-	buf_init(&key);
-	key_plain(&key, cfg.prefix, "node:");
-	buf_adds(&key, node_id);
-	argv[0] = "DEL";
-	argv[1] = key.p;
-	lens[0] = 3;
-	lens[1] = key.len;
-	store_command(NULL, NULL, 2, argv, lens);
+	node_key(&key);
+	store_commandl("DEL", key.p, NULL);
 	buf_free(&key);
 }

@@ -1,6 +1,14 @@
 /*
  * roomd.h: the daemon's shared structures and the prototypes of its modules,
- * grouped by file.
+ * grouped by file: the one header every daemon file includes.
+ *
+ * The data path, top down: server.c (libwebsockets) -> conn.c (a client)
+ * -> request.c and req-*.c (a request) -> join.c (join, leave) -> room.c
+ * (local rooms, memberships) -> store.c (hiredis) -> shared/lua. Frames
+ * come back store.c -> fanout.c -> conn.c; recover.c repairs after an
+ * outage. store.c hands its events back through struct store_events,
+ * wired in main.c; defer.c runs held-back requests through a function
+ * main.c gives it; reply.c builds every reply.
  *
  * Ownership in one paragraph: a struct conn is created when a WebSocket
  * opens and freed when it has closed AND no Redis request of its is in
@@ -11,6 +19,8 @@
  */
 #ifndef ROOMD_H
 #define ROOMD_H
+
+#include <sys/queue.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +35,7 @@ struct lws;
 struct redisReply;
 struct cJSON;
 struct local_room;
+struct room_op;
 
 /*
  * One encoded WebSocket text frame, header and payload, shared by every
@@ -43,15 +54,17 @@ struct frame {
 struct held_reply {
 	uint64_t ticket;
 	struct frame *f;	/* NULL: the request needed no reply */
-	struct held_reply *next;
+	TAILQ_ENTRY(held_reply) entry;
 };
+TAILQ_HEAD(held_replies, held_reply);
 
 /* A raw request held back while an earlier one waits for a subscription. */
 struct deferred {
 	char *text;
 	size_t len;
-	struct deferred *next;
+	STAILQ_ENTRY(deferred) entry;
 };
+STAILQ_HEAD(deferred_list, deferred);
 
 enum member_state {
 	MEMBER_PENDING,		/* join sent; frames are stashed */
@@ -89,12 +102,11 @@ struct conn {
 	/* Replies go out in request order. */
 	uint64_t next_ticket;
 	uint64_t flush_ticket;
-	struct held_reply *held;
+	struct held_replies held;	/* by ticket */
 
 	/* Requests held back behind a join waiting for its subscription. */
 	uint32_t blocked;
-	struct deferred *deferred;
-	struct deferred **deferred_tail;
+	struct deferred_list deferred;
 
 	/* Partial message being received in fragments. */
 	char *rx;
@@ -113,7 +125,7 @@ struct conn {
 
 	int closing;		/* close frame queued: hang up after it */
 	int flushing;		/* on the flush list (holds a reference) */
-	struct conn *flush_next;
+	SLIST_ENTRY(conn) flush_entry;
 	uint64_t rx_ms;		/* mono_ms() of the last frame received */
 	int pinged;		/* a keepalive ping is out */
 	char *hook_meta;	/* backend: default member meta from the
@@ -128,15 +140,14 @@ enum sub_state {
 	SUB_UNSUBSCRIBING,
 };
 
-struct room_op;
+TAILQ_HEAD(room_ops, room_op);
 struct local_room {
 	char id[ID_MAX + 1];
 	enum sub_state sub;
 	struct membership **members;
 	uint32_t nmembers;
 	uint32_t cap;
-	struct room_op *waiting;	/* joins waiting for the subscription */
-	struct room_op **waiting_tail;
+	struct room_ops waiting;	/* joins waiting for the subscription */
 	/* After a new subscription connection: frames missed meanwhile are
 	 * read from history, and live ones are held until they are in. */
 	int catchup_needed;	/* when the subscription is confirmed */
@@ -146,8 +157,28 @@ struct local_room {
 	uint32_t nheld;
 	uint32_t held_cap;
 	/* Details from the last join reply, to write back after an outage. */
-	char *details[5];	/* title, topic, visibility, max_members,
-				   created_at */
+	char *details[JOIN_D_COUNT];	/* JOIN_D_* order */
+};
+
+/* The create fields of a join, validated; NULL or 0 when absent. */
+struct room_create {
+	const char *title;
+	const char *topic;
+	const char *visibility;
+	uint64_t max_members;
+};
+
+/* What the command connection and the subscription tell their user. */
+struct store_events {
+	/* The command connection answers again (also the first time). */
+	void (*ready)(void);
+	/* The subscription connection is new: subscribe to rooms again. */
+	void (*resubscribe)(void);
+	/* A message on channel (the control channel or a room's). */
+	void (*message)(const char *channel, size_t, const char *, size_t);
+	/* Confirmations of store_subscribe and store_unsubscribe. */
+	void (*subscribed)(const char *channel, size_t);
+	void (*unsubscribed)(const char *channel, size_t);
 };
 
 /* Counters for logs, the node hash and (later) /metrics. */
@@ -192,28 +223,84 @@ void conn_send_text(struct conn *, const char *, size_t);
 uint64_t conn_ticket(struct conn *);
 void conn_reply(struct conn *, uint64_t, struct frame *);
 void conn_reply_text(struct conn *, uint64_t, const char *, size_t);
-void conn_reply_error(struct conn *, uint64_t, const char *ref,
-    const char *code, const char *fmt, ...) printflike(5, 6);
 void conn_close(struct conn *, uint16_t, const char *);
 void conn_close_all(uint16_t, const char *);
 int conn_write(struct conn *);
+void conn_want_write(struct conn *);
+void conn_flush_all(void);
 struct membership *conn_membership(struct conn *, const char *);
 void conn_add_membership(struct conn *, struct membership *);
 void conn_remove_membership(struct conn *, struct membership *);
-void conn_defer(struct conn *, const char *, size_t);
-void conn_unblock(struct conn *);
 size_t conn_count(void);
 void conn_each(void (*)(struct conn *, void *), void *);
 
-/* request.c */
+/* defer.c */
+void defer_init(void (*)(struct conn *, const char *, size_t));
+int defer_hold(struct conn *, const char *, size_t);
+void defer_block(struct conn *);
+void defer_unblock(struct conn *);
+void defer_clear(struct conn *);
+
+/* reply.c */
+typedef void (*reply_fields_fn)(struct buf *, struct redisReply *);
+void reply_error(struct conn *, uint64_t, const char *ref, enum err_code,
+    const char *fmt, ...) printflike(5, 6);
+void reply_ok(struct conn *, uint64_t, const char *ref);
+void reply_ok_fields(struct conn *, uint64_t, const char *ref,
+    reply_fields_fn, struct redisReply *);
+void reply_pong(struct conn *, uint64_t, const char *ref);
+void reply_joined(struct conn *, uint64_t, const char *ref, const char *room,
+    struct redisReply *);
+void reply_left(struct conn *, uint64_t, const char *ref, const char *room);
+void reply_fields_published(struct buf *, struct redisReply *);
+void reply_fields_state_set(struct buf *, struct redisReply *);
+void reply_fields_state(struct buf *, struct redisReply *);
+void reply_fields_presence(struct buf *, struct redisReply *);
+void reply_fields_history(struct buf *, struct redisReply *);
+void reply_fields_rooms(struct buf *, struct redisReply *);
+
+/* request.c: one request, and the helpers each req-*.c family uses. */
+struct req {
+	struct conn *c;
+	uint64_t ticket;
+	char *ref;		/* the ref as JSON text, or NULL */
+	struct cJSON *root;
+	const char *room;	/* validated room id, when the type has one */
+};
+struct req_entry {
+	const char *name;
+	void (*fn)(struct req *);
+	int needs_room;
+	int needs_token;	/* refused once the token has expired */
+};
 void request_handle(struct conn *, const char *, size_t);
 void request_run(struct conn *, const char *, size_t);
-void request_publish_write(struct conn *, uint64_t ticket, const char *ref,
+void req_error(struct req *, enum err_code, const char *, ...)
+    printflike(3, 4);
+const char *req_shorten(const char *, char *, size_t);
+int req_field_string(struct req *, const char *, int, const char **);
+int req_field_id(struct req *, const char *, const char **);
+int req_field_int(struct req *, struct cJSON *, const char *, long long,
+    long long, long long *);
+int req_field_bool(struct req *, const char *, int *);
+int req_field_seq(struct req *, const char *, const char **);
+int req_need_member(struct req *, const char **);
+void req_script(struct req *, struct script_args *, reply_fields_fn);
+void req_actor(struct buf *, struct conn *);
+void req_publish_write(struct conn *, uint64_t ticket, const char *ref,
     const char *room, const char *event, const char *data_json, int echo,
     const char *who);
-void reply_ok_begin(struct buf *, const char *ref);
-void reply_add_array(struct buf *, const char *, struct redisReply *);
-void reply_add_state(struct buf *, struct redisReply *);
+
+/* req-join.c, req-write.c, req-read.c */
+extern const struct req_entry req_join_entry;
+extern const struct req_entry req_leave_entry;
+extern const struct req_entry req_publish_entry;
+extern const struct req_entry req_state_set_entry;
+extern const struct req_entry req_state_get_entry;
+extern const struct req_entry req_presence_entry;
+extern const struct req_entry req_history_entry;
+extern const struct req_entry req_rooms_entry;
+extern const struct req_entry req_ping_entry;
 
 /* redis_uv.c */
 struct redisAsyncContext;
@@ -221,33 +308,49 @@ int redis_uv_attach(struct redisAsyncContext *, uv_loop_t *);
 
 /* room.c */
 struct local_room *room_find(const char *);
+struct local_room *room_of_channel(const char *, size_t);
+struct local_room *room_get(const char *);
 size_t room_count(void);
-void room_join(struct conn *, uint64_t ticket, const char *ref,
-    const char *room, const char *meta, const char *since,
-    struct cJSON *create);
-void room_leave(struct conn *, uint64_t ticket, const char *ref,
-    struct membership *);
-void room_drop(struct membership *);
-void room_restore_all(void);
-void room_retry_leaves(void);
-void room_catch_up_unsent(void);
-void room_conn_closed(struct conn *, const char *reason);
-void room_deliver(const char *channel, size_t chlen, const char *,
-    size_t);
-void room_subscribed(const char *channel, size_t chlen);
+void room_each(void (*)(struct local_room *, void *), void *);
+void room_subscribe(struct local_room *);
+int room_confirmed(struct local_room *);
 void room_unsubscribed(const char *channel, size_t chlen);
 void room_resubscribe_all(void);
-void room_channel(struct buf *, const char *);
-void room_keys(const char *room, struct buf *keys, const char **argv,
-    size_t *lens, int nkeys);
+void room_maybe_release(struct local_room *);
+struct membership *membership_new(struct conn *, struct local_room *);
+void membership_free(struct membership *);
+void membership_deliver(struct membership *, struct frame *);
+void membership_activate(struct membership *, const struct seq *, int);
+void room_drop(struct membership *);
+
+/* join.c */
+void join_room(struct conn *, uint64_t ticket, const char *ref,
+    const char *room, const char *meta, const char *since,
+    const struct room_create *);
+void join_leave(struct conn *, uint64_t ticket, const char *ref,
+    struct membership *);
+void join_subscribed(const char *channel, size_t chlen);
+void join_retry_leaves(void);
+void join_conn_closed(struct conn *, const char *reason);
+
+/* fanout.c */
+void fanout_deliver(const char *channel, size_t chlen, const char *,
+    size_t);
+void fanout_frame(struct local_room *, struct frame *, const char *,
+    size_t);
+
+/* recover.c */
+void recover_restore_all(void);
+void recover_catch_up(struct local_room *);
+void recover_catch_up_unsent(void);
 
 /* store.c */
 typedef void (*store_cb)(struct redisReply *, void *);
-int store_start(void);
+int store_start(const struct store_events *, const char *ctl_channel);
 void store_stop(void);
 int store_ready(void);
-int store_script(enum script_id, int nkeys, int nargs, const char **,
-    const size_t *, store_cb, void *);
+void store_run(struct script_args *, store_cb, void *);
+void store_commandl(const char *, ...) __attribute__((sentinel));
 int store_command(store_cb, void *, int, const char **, const size_t *);
 void store_subscribe(const char *, size_t);
 void store_unsubscribe(const char *, size_t);
@@ -259,7 +362,7 @@ void store_reset(const char *);
 int http_serve(struct lws *, const char *);
 
 /* metrics.c */
-void metrics_error(const char *);
+void metrics_error(enum err_code);
 void metrics_request(const char *);
 void metrics_render(struct buf *);
 
@@ -273,7 +376,5 @@ int node_healthy(void);
 int server_start(void);
 void server_welcome_text(struct conn *, struct buf *);
 void server_stop(void);
-void server_want_write(struct conn *);
-void server_flush(void);
 
 #endif

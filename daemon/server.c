@@ -27,7 +27,6 @@ struct session {
 };
 
 static struct lws_context *ctx;
-static struct conn *flush_list;
 /* Flush after the loop's I/O callbacks, and before it sleeps (for what
  * timers queued). */
 static uv_check_t flush_check;
@@ -82,7 +81,7 @@ refuse_too_large(struct conn *c, size_t len)
 {
 	static const char why[] = "frames over max_frame";
 
-	conn_reply_error(c, conn_ticket(c), NULL, "too_large",
+	reply_error(c, conn_ticket(c), NULL, ERR_TOO_LARGE,
 	    "frame of %zu bytes is over the limit of %llu bytes", len,
 	    (unsigned long long)cfg.max_frame);
 	if (++c->too_large_count >= TOO_LARGE_MAX)
@@ -283,6 +282,7 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLOSED:
 		if (s->c != NULL) {
 			log_debug("conn %s: closed", s->c->id);
+			join_conn_closed(s->c, "disconnect");
 			conn_closed(s->c);
 			s->c = NULL;
 		}
@@ -380,7 +380,7 @@ flush_closed(uv_handle_t *h)
 void
 server_stop(void)
 {
-	server_flush();
+	conn_flush_all();
 	uv_timer_stop(&keepalive_timer);
 	uv_close((uv_handle_t *)&keepalive_timer, flush_closed);
 	uv_check_stop(&flush_check);
@@ -445,57 +445,16 @@ heard_from(struct conn *c)
 	c->pinged = 0;
 }
 
-/*
- * A connection has something to write. Rather than ask lws for a writable
- * callback per frame (each one is two epoll_ctl calls in libuv), it goes
- * on a list written once per loop iteration, so a burst of frames for one
- * client is one write and a fan-out is one write per member.
- */
-void
-server_want_write(struct conn *c)
-{
-	if (c->wsi == NULL || c->flushing)
-		return;
-	c->flushing = 1;
-	conn_ref(c);
-	c->flush_next = flush_list;
-	flush_list = c;
-}
-
-/*
- * Write what is queued for every connection on the flush list. A socket
- * lws is still draining, and a connection that closes, wait for lws's
- * writable callback instead (closing needs one: only there can lws hang
- * up).
- */
-void
-server_flush(void)
-{
-	struct conn *list = flush_list, *c;
-
-	flush_list = NULL;
-	while ((c = list) != NULL) {
-		list = c->flush_next;
-		c->flushing = 0;
-		if (c->wsi != NULL) {
-			if (c->closing || lws_partial_buffered(c->wsi) ||
-			    conn_write(c) != 0)
-				lws_callback_on_writable(c->wsi);
-		}
-		conn_unref(c);
-	}
-}
-
 static void
 flush_cb(uv_check_t *h)
 {
 	(void)h;
-	server_flush();
+	conn_flush_all();
 }
 
 static void
 flush_prepare_cb(uv_prepare_t *h)
 {
 	(void)h;
-	server_flush();
+	conn_flush_all();
 }

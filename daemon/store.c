@@ -1,12 +1,15 @@
 /*
  * store.c: roomd's two Redis connections on the libuv loop: one for
  * commands and scripts, one carrying the pub/sub subscriptions. It loads
- * the scripts, reconnects with backoff, and tells the room module when the
- * subscription connection is new.
+ * the scripts and reconnects with backoff. It knows nothing of rooms: what
+ * happens when a connection comes back or a message arrives is up to the
+ * struct store_events its user (main.c) hands to store_start, the way
+ * hiredis hands events out of its async context.
  *
  * All commands go down one connection, so Redis runs them in the order
  * they were sent: that is what keeps one client's requests in order.
  */
+#include <stdarg.h>
 #include <string.h>
 
 #include <hiredis/async.h>
@@ -14,6 +17,10 @@
 
 #include "roomd.h"
 
+/* A pub/sub push: kind ("message", "subscribe", ...), channel, payload. */
+enum { PUBSUB_KIND, PUBSUB_CHANNEL, PUBSUB_MESSAGE };
+
+#define STORE_ARGS_MAX 32	/* for store_commandl */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
@@ -26,7 +33,8 @@ static uv_timer_t retry_timer;
 static uint64_t backoff_ms = BACKOFF_MIN_MS;
 static double rtt_ms;		/* moving average of script round trips */
 static uint64_t up_since;	/* mono_ms() when both last came up */
-static char ctl_channel[128];
+static char ctl_channel[128];	/* subscribed on every connection */
+static const struct store_events *events;
 
 /* A script call in flight; its arguments are kept to retry with EVAL. */
 struct script_call {
@@ -137,10 +145,7 @@ ready_reply(redisAsyncContext *ac, void *r, void *priv)
 		return;
 	}
 	cmd_up = 1;
-	node_register();
-	room_restore_all();
-	room_retry_leaves();
-	room_catch_up_unsent();
+	events->ready();
 	store_now_up();
 }
 
@@ -231,15 +236,16 @@ store_connect_all(void)
 		schedule_retry();
 }
 
+/*
+ * Connect, and keep connecting. ev (kept, not copied) hears what happens;
+ * channel is subscribed first on every subscription connection, and its
+ * confirmation is what makes that connection up.
+ */
 int
-store_start(void)
+store_start(const struct store_events *ev, const char *channel)
 {
-	struct buf b;
-
-	buf_init(&b);
-	key_plain(&b, cfg.prefix, "ctl");
-	snprintf(ctl_channel, sizeof ctl_channel, "%s", b.p);
-	buf_free(&b);
+	events = ev;
+	snprintf(ctl_channel, sizeof ctl_channel, "%s", channel);
 	uv_timer_init(loop, &retry_timer);
 	store_connect_all();
 	return 0;
@@ -294,47 +300,47 @@ script_reply(redisAsyncContext *ac, void *r, void *priv)
 }
 
 /*
- * Run a script with nkeys keys then nargs arguments (argv holds both).
- * cb runs with the reply, or NULL if the connection is lost before it
- * comes. Returns -1, without calling cb, when Redis is not connected.
+ * Run a script call built by a script_*_args builder (scripts.h); its
+ * arguments are copied. cb runs with the reply, or NULL if the connection
+ * is lost before it comes. Returns -1, without calling cb, when Redis is
+ * not connected.
  */
-int
-store_script(enum script_id sid, int nkeys, int nargs, const char **argv,
-    const size_t *lens, store_cb cb, void *arg)
+static int
+store_script(const struct script_args *sa, store_cb cb, void *arg)
 {
 	struct script_call *sc;
-	int argc = 3 + nkeys + nargs;
+	int argc = 3 + sa->argc;
 	size_t bytes = 0;
 	char nk[16], *p;
 
 	if (!cmd_up || cmd_ac == NULL)
 		return -1;
-	for (int i = 0; i < nkeys + nargs; i++)
-		bytes += lens[i];
+	for (int i = 0; i < sa->argc; i++)
+		bytes += sa->lens[i];
 	sc = xmalloc(sizeof *sc + argc * (sizeof *sc->argv + sizeof *sc->lens) +
 	    bytes + sizeof nk);
 	sc->cb = cb;
 	sc->arg = arg;
-	sc->sid = sid;
+	sc->sid = sa->id;
 	sc->retried = 0;
 	sc->argc = argc;
 	sc->argv = (const char **)(sc + 1);
 	sc->lens = (size_t *)(sc->argv + argc);
 	p = (char *)(sc->lens + argc);
-	snprintf(nk, sizeof nk, "%d", nkeys);
+	snprintf(nk, sizeof nk, "%d", sa->nkeys);
 	sc->argv[0] = "EVALSHA";
 	sc->lens[0] = 7;
-	sc->argv[1] = script_sha(sid);
+	sc->argv[1] = script_sha(sa->id);
 	sc->lens[1] = 40;
 	memcpy(p, nk, strlen(nk));
 	sc->argv[2] = p;
 	sc->lens[2] = strlen(nk);
 	p += sc->lens[2];
-	for (int i = 0; i < nkeys + nargs; i++) {
-		memcpy(p, argv[i], lens[i]);
+	for (int i = 0; i < sa->argc; i++) {
+		memcpy(p, sa->argv[i], sa->lens[i]);
 		sc->argv[3 + i] = p;
-		sc->lens[3 + i] = lens[i];
-		p += lens[i];
+		sc->lens[3 + i] = sa->lens[i];
+		p += sa->lens[i];
 	}
 	sc->sent_ns = uv_hrtime();
 	if (redisAsyncCommandArgv(cmd_ac, script_reply, sc, argc, sc->argv,
@@ -343,6 +349,19 @@ store_script(enum script_id sid, int nkeys, int nargs, const char **argv,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Send the script call sa and free it. cb (may be NULL) gets the reply;
+ * NULL when the connection is lost before it comes, or at once, from
+ * within this call, when Redis is not connected.
+ */
+void
+store_run(struct script_args *sa, store_cb cb, void *arg)
+{
+	if (store_script(sa, cb, arg) != 0 && cb != NULL)
+		cb(NULL, arg);
+	script_args_free(sa);
 }
 
 struct command_call {
@@ -361,7 +380,11 @@ command_reply(redisAsyncContext *ac, void *r, void *priv)
 	free(cc);
 }
 
-/* Send any command; cb may be NULL. Returns -1 when not connected. */
+/*
+ * Send any command; cb may be NULL (lens too: strlen). Returns -1 when
+ * not connected, and then cb is not called. (backend: webhook.c and
+ * api.c read replies of plain commands.)
+ */
 int
 store_command(store_cb cb, void *arg, int argc, const char **argv,
     const size_t *lens)
@@ -382,42 +405,62 @@ store_command(store_cb cb, void *arg, int argc, const char **argv,
 }
 
 /*
+ * Send a command given as NUL-terminated strings, the list ending with
+ * NULL, without waiting for its reply; dropped when not connected.
+ */
+void
+store_commandl(const char *cmd, ...)
+{
+	const char *argv[STORE_ARGS_MAX];
+	size_t lens[STORE_ARGS_MAX];
+	const char *s;
+	va_list ap;
+	int argc = 0;
+
+	va_start(ap, cmd);
+	for (s = cmd; s != NULL; s = va_arg(ap, const char *)) {
+		if (argc == STORE_ARGS_MAX)
+			fatalx("store_commandl: too many arguments");
+		argv[argc] = s;
+		lens[argc++] = strlen(s);
+	}
+	va_end(ap);
+	store_command(NULL, NULL, argc, argv, lens);
+}
+
+/*
  * Everything on the subscription connection lands here: confirmations
  * and messages for the room channels and the control channel.
  */
 static void
 sub_message(redisAsyncContext *ac, void *r, void *priv)
 {
-	redisReply *rr = r, *kind, *ch;
+	redisReply *rr = r, *kind, *ch, *msg;
 
 	(void)ac;
 	(void)priv;
 	if (rr == NULL || rr->type != REDIS_REPLY_ARRAY || rr->elements < 3)
 		return;
-	kind = rr->element[0];
-	ch = rr->element[1];
+	kind = rr->element[PUBSUB_KIND];
+	ch = rr->element[PUBSUB_CHANNEL];
+	msg = rr->element[PUBSUB_MESSAGE];
 	if (kind->type != REDIS_REPLY_STRING || ch->type != REDIS_REPLY_STRING)
 		return;
 	if (strcmp(kind->str, "message") == 0) {
-		if (rr->element[2]->type != REDIS_REPLY_STRING)
+		if (msg->type != REDIS_REPLY_STRING)
 			return;
-		if (strcmp(ch->str, ctl_channel) == 0) {
-			ctl_handle(rr->element[2]->str, rr->element[2]->len);
-			return;
-		}
-		room_deliver(ch->str, ch->len, rr->element[2]->str,
-		    rr->element[2]->len);
+		events->message(ch->str, ch->len, msg->str, msg->len);
 	} else if (strcmp(kind->str, "subscribe") == 0) {
 		if (strcmp(ch->str, ctl_channel) == 0 && ac == sub_ac) {
 			/* The subscription connection answers. */
 			sub_up = 1;
-			room_resubscribe_all();
+			events->resubscribe();
 			store_now_up();
 		} else
-			room_subscribed(ch->str, ch->len);
+			events->subscribed(ch->str, ch->len);
 	}
 	else if (strcmp(kind->str, "unsubscribe") == 0)
-		room_unsubscribed(ch->str, ch->len);
+		events->unsubscribed(ch->str, ch->len);
 }
 
 /* When both connections last came up (mono_ms), or 0 while down. */

@@ -1,4 +1,6 @@
 /* keys.c: the names of roomd's Redis keys and channels (see REDIS.md). */
+#include <string.h>
+
 #include "shared.h"
 
 /*
@@ -54,4 +56,31 @@ key_room_script(struct buf *keys, const char *prefix, const char *room,
 		if (argv != NULL)
 			argv[i] = keys->p + off[i];
 	}
+}
+
+/* Append "<prefix>ch:{<room>}", the pub/sub channel of a room's frames. */
+void
+key_channel(struct buf *b, const char *prefix, const char *room)
+{
+	buf_adds(b, prefix);
+	buf_adds(b, "ch:{");
+	buf_adds(b, room);
+	buf_addc(b, '}');
+}
+
+/*
+ * The room id inside a room channel's name (not NUL-terminated: its length
+ * goes to *len), or NULL when ch is not one under prefix.
+ */
+const char *
+key_channel_room(const char *prefix, const char *ch, size_t len,
+    size_t *roomlen)
+{
+	size_t pl = strlen(prefix);
+
+	if (len < pl + 6 || memcmp(ch, prefix, pl) != 0 ||
+	    memcmp(ch + pl, "ch:{", 4) != 0 || ch[len - 1] != '}')
+		return NULL;
+	*roomlen = len - pl - 5;
+	return ch + pl + 4;
 }

@@ -1,4 +1,7 @@
-/* proto.c: protocol identifiers, sequence numbers and JSON string output. */
+/*
+ * proto.c: protocol identifiers, sequence numbers, error codes and JSON
+ * string output.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -161,4 +164,44 @@ json_type_name(int type)
 	default:
 		return "invalid";
 	}
+}
+
+/* The one name table of enum err_code. */
+static const char *const err_names[ERR_COUNT] = {
+	[ERR_BAD_JSON] = "bad_json",
+	[ERR_BAD_REQUEST] = "bad_request",
+	[ERR_UNKNOWN_TYPE] = "unknown_type",
+	[ERR_UNAUTHORIZED] = "unauthorized",
+	[ERR_FORBIDDEN] = "forbidden",
+	[ERR_NOT_FOUND] = "not_found",
+	[ERR_NOT_MEMBER] = "not_member",
+	[ERR_ROOM_FULL] = "room_full",
+	[ERR_TOO_MANY_ROOMS] = "too_many_rooms",
+	[ERR_CONFLICT] = "conflict",
+	[ERR_RATE_LIMITED] = "rate_limited",
+	[ERR_TOO_LARGE] = "too_large",
+	[ERR_UNAVAILABLE] = "unavailable",
+	[ERR_INTERNAL] = "internal",
+};
+
+/* The wire name of an error code; "internal" for one out of range. */
+const char *
+err_name(enum err_code code)
+{
+	if ((unsigned)code >= ERR_COUNT)
+		return err_names[ERR_INTERNAL];
+	return err_names[code];
+}
+
+/* The code named s (a script's status word, say); -1 when none is. */
+int
+err_parse(const char *s, enum err_code *out)
+{
+	for (int i = 0; i < ERR_COUNT; i++) {
+		if (strcmp(s, err_names[i]) == 0) {
+			*out = (enum err_code)i;
+			return 0;
+		}
+	}
+	return -1;
 }

@@ -1,10 +1,14 @@
-/* scripts.c: the Lua scripts that change rooms atomically, and their SHA1s. */
+/*
+ * scripts.c: the Lua scripts that change rooms atomically, their SHA1s, and
+ * the builders that lay out each script's KEYS and ARGV (scripts.h).
+ */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
-#include "shared.h"
+#include "scripts.h"
 
 /* Generated from shared/lua/NAME.lua by mk/lua2c.sh. */
 extern const char lua_join[];
@@ -75,4 +79,266 @@ script_sha(enum script_id id)
 	for (i = 0; i < mdlen; i++)
 		snprintf(script_shas[id] + i * 2, 3, "%02x", md[i]);
 	return script_shas[id];
+}
+
+/* Start a call of script id with no keys and no arguments yet. */
+static void
+sa_begin(struct script_args *sa, enum script_id id)
+{
+	script_check(id);
+	sa->id = id;
+	sa->nkeys = 0;
+	sa->argc = 0;
+	buf_init(&sa->b);
+}
+
+static void
+sa_check(struct script_args *sa)
+{
+	if (sa->argc >= SCRIPT_ARGV_MAX)
+		fatalx("script %s: too many arguments", script_name(sa->id));
+}
+
+/* The next argument is the caller's string, NULL meaning "". */
+static void
+sa_str(struct script_args *sa, const char *s)
+{
+	sa_check(sa);
+	if (s == NULL)
+		s = "";
+	sa->argv[sa->argc] = s;
+	sa->lens[sa->argc] = strlen(s);
+	sa->off[sa->argc] = SIZE_MAX;
+	sa->argc++;
+}
+
+/* The next argument is what b gains from off on; it is NUL-ended. */
+static void
+sa_own_from(struct script_args *sa, size_t off)
+{
+	sa_check(sa);
+	sa->off[sa->argc] = off;
+	sa->lens[sa->argc] = sa->b.len - off;
+	buf_addc(&sa->b, '\0');
+	sa->argc++;
+}
+
+static void
+sa_uint(struct script_args *sa, uint64_t v)
+{
+	size_t off = sa->b.len;
+
+	buf_printf(&sa->b, "%llu", (unsigned long long)v);
+	sa_own_from(sa, off);
+}
+
+static void
+sa_int(struct script_args *sa, long long v)
+{
+	size_t off = sa->b.len;
+
+	buf_printf(&sa->b, "%lld", v);
+	sa_own_from(sa, off);
+}
+
+/* The first nkeys of a room's keys, as key_room_script orders them. */
+static void
+sa_room_keys(struct script_args *sa, const char *prefix, const char *room,
+    int nkeys)
+{
+	static const char *suffix[] = { "", ":members", ":state", ":events" };
+	size_t off;
+
+	for (int i = 0; i < nkeys; i++) {
+		off = sa->b.len;
+		if (i < 4)
+			key_room(&sa->b, prefix, room, suffix[i]);
+		else
+			key_plain(&sa->b, prefix, i == 4 ? "rooms" :
+			    "rooms:public");
+		sa_own_from(sa, off);
+	}
+	sa->nkeys = nkeys;
+}
+
+static void
+sa_channel(struct script_args *sa, const char *prefix, const char *room)
+{
+	size_t off = sa->b.len;
+
+	key_channel(&sa->b, prefix, room);
+	sa_own_from(sa, off);
+}
+
+/*
+ * Begin a room script's call: its first nkeys room keys, then the room
+ * id as its first argument.
+ */
+static void
+sa_begin_room(struct script_args *sa, enum script_id id, const char *prefix,
+    const char *room, int nkeys)
+{
+	sa_begin(sa, id);
+	sa_room_keys(sa, prefix, room, nkeys);
+	sa_str(sa, room);
+}
+
+/* What every frame-writing call passes next: channel, maxlen, ttl. */
+static void
+sa_frame_args(struct script_args *sa, const char *prefix, const char *room,
+    uint64_t maxlen, uint64_t ttl)
+{
+	sa_channel(sa, prefix, room);
+	sa_uint(sa, maxlen);
+	sa_uint(sa, ttl);
+}
+
+/* b no longer moves: point the owned arguments into it. */
+static void
+sa_end(struct script_args *sa)
+{
+	for (int i = 0; i < sa->argc; i++) {
+		if (sa->off[i] != SIZE_MAX)
+			sa->argv[i] = sa->b.p + sa->off[i];
+	}
+}
+
+void
+script_args_free(struct script_args *sa)
+{
+	buf_free(&sa->b);
+}
+
+void
+script_join_args(struct script_args *sa, const struct script_join *j)
+{
+	sa_begin_room(sa, SCRIPT_JOIN, j->prefix, j->room, 6);
+	sa_str(sa, j->conn);
+	sa_str(sa, j->member);
+	sa_frame_args(sa, j->prefix, j->room, j->maxlen, j->ttl);
+	sa_str(sa, j->since);
+	sa_str(sa, j->title);
+	sa_str(sa, j->topic);
+	sa_str(sa, j->visibility);
+	if (j->max_members > 0)
+		sa_uint(sa, j->max_members);
+	else
+		sa_str(sa, "");
+	sa_end(sa);
+}
+
+void
+script_leave_args(struct script_args *sa, const struct script_leave *l)
+{
+	size_t off;
+
+	sa_begin_room(sa, SCRIPT_LEAVE, l->prefix, l->room, 6);
+	sa_str(sa, l->conn);
+	sa_frame_args(sa, l->prefix, l->room, l->maxlen, l->ttl);
+	sa_uint(sa, l->empty_ttl);
+	sa_str(sa, l->reason);
+	if (l->ctl_message != NULL) {
+		off = sa->b.len;
+		key_plain(&sa->b, l->prefix, "ctl");
+		sa_own_from(sa, off);
+		sa_str(sa, l->ctl_message);
+	}
+	sa_end(sa);
+}
+
+void
+script_append_args(struct script_args *sa, const struct script_append *a)
+{
+	sa_begin_room(sa, SCRIPT_APPEND, a->prefix, a->room, 4);
+	sa_frame_args(sa, a->prefix, a->room, a->maxlen, a->ttl);
+	sa_str(sa, a->type);
+	sa_str(sa, a->body);
+	sa_str(sa, a->conn);
+	sa_str(sa, a->noecho ? "1" : "0");
+	sa_str(sa, a->must_exist ? "1" : "0");
+	sa_end(sa);
+}
+
+void
+script_state_set_args(struct script_args *sa,
+    const struct script_state_set *s)
+{
+	size_t off;
+
+	sa_begin_room(sa, SCRIPT_STATE_SET, s->prefix, s->room, 4);
+	sa_frame_args(sa, s->prefix, s->room, s->maxlen, s->ttl);
+	sa_str(sa, s->conn);
+	sa_str(sa, s->key);
+	off = sa->b.len;
+	json_add_string(&sa->b, s->key, strlen(s->key));
+	sa_own_from(sa, off);
+	sa_str(sa, s->value);
+	if (s->has_if_version)
+		sa_int(sa, s->if_version);
+	else
+		sa_str(sa, "");
+	sa_str(sa, s->by);
+	sa_end(sa);
+}
+
+void
+script_read_args(struct script_args *sa, const struct script_read *r)
+{
+	sa_begin(sa, SCRIPT_READ);
+	sa_room_keys(sa, r->prefix, r->room, 4);
+	sa_str(sa, r->what);
+	sa_str(sa, r->conn);
+	sa_str(sa, r->since);
+	sa_int(sa, r->limit);
+	sa_end(sa);
+}
+
+void
+script_rooms_args(struct script_args *sa, const struct script_rooms *r)
+{
+	size_t off;
+
+	sa_begin(sa, SCRIPT_ROOMS);
+	off = sa->b.len;
+	key_plain(&sa->b, r->prefix, r->all ? "rooms" : "rooms:public");
+	sa_own_from(sa, off);
+	sa->nkeys = 1;
+	sa_str(sa, r->prefix);
+	sa_int(sa, r->limit);
+	sa_str(sa, r->visibility);
+	sa_end(sa);
+}
+
+void
+script_restore_args(struct script_args *sa, const struct script_restore *r)
+{
+	/* What a room created before details were known defaults to. */
+	static const char *dflt[JOIN_D_COUNT] = {
+		[JOIN_D_VISIBILITY] = "public",
+		[JOIN_D_MAX_MEMBERS] = "0",
+		[JOIN_D_CREATED_AT] = "0",
+	};
+
+	sa_begin_room(sa, SCRIPT_RESTORE, r->prefix, r->room, 6);
+	sa_str(sa, r->conn);
+	sa_str(sa, r->member);
+	sa_uint(sa, r->ttl);
+	for (int i = 0; i < JOIN_D_COUNT; i++)
+		sa_str(sa, r->details[i] != NULL && *r->details[i] != '\0' ?
+		    r->details[i] : dflt[i]);
+	sa_end(sa);
+}
+
+void
+script_gc_args(struct script_args *sa, const struct script_gc *g)
+{
+	sa_begin(sa, SCRIPT_GC);
+	sa_str(sa, g->prefix);
+	sa_uint(sa, g->maxlen);
+	sa_uint(sa, g->ttl);
+	sa_uint(sa, g->empty_ttl);
+	sa_str(sa, g->sweep ? "1" : "0");
+	if (g->restarted != NULL)
+		sa_str(sa, g->restarted);
+	sa_end(sa);
 }

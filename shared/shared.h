@@ -94,6 +94,27 @@ int seq_cmp(const struct seq *, const struct seq *);
 void json_add_string(struct buf *, const char *, size_t);
 const char *json_type_name(int cjson_type);
 
+/* The error codes of error frames (PROTOCOL.md), in /metrics order. */
+enum err_code {
+	ERR_BAD_JSON,
+	ERR_BAD_REQUEST,
+	ERR_UNKNOWN_TYPE,
+	ERR_UNAUTHORIZED,
+	ERR_FORBIDDEN,
+	ERR_NOT_FOUND,
+	ERR_NOT_MEMBER,
+	ERR_ROOM_FULL,
+	ERR_TOO_MANY_ROOMS,
+	ERR_CONFLICT,
+	ERR_RATE_LIMITED,
+	ERR_TOO_LARGE,
+	ERR_UNAVAILABLE,
+	ERR_INTERNAL,
+	ERR_COUNT
+};
+const char *err_name(enum err_code);
+int err_parse(const char *, enum err_code *);
+
 /* dict.c */
 struct dict_entry {
 	const char *key;
@@ -119,22 +140,10 @@ void key_room(struct buf *, const char *prefix, const char *room,
 void key_plain(struct buf *, const char *prefix, const char *name);
 void key_room_script(struct buf *, const char *prefix, const char *room,
     const char **, size_t *, int nkeys);
+void key_channel(struct buf *, const char *prefix, const char *room);
+const char *key_channel_room(const char *prefix, const char *, size_t,
+    size_t *);
 
-/* scripts.c */
-enum script_id {
-	SCRIPT_JOIN,
-	SCRIPT_LEAVE,
-	SCRIPT_APPEND,
-	SCRIPT_STATE_SET,
-	SCRIPT_READ,
-	SCRIPT_ROOMS,
-	SCRIPT_RESTORE,
-	SCRIPT_GC,
-	SCRIPT_COUNT
-};
-const char *script_source(enum script_id);
-const char *script_sha(enum script_id);
-const char *script_name(enum script_id);
 
 /* jwt.c: HS256 tokens (PROTOCOL.md, Auth). */
 #define JWT_LEEWAY_S 30		/* clock skew allowed on exp and nbf */
@@ -162,5 +171,8 @@ int jwt_may_publish(const struct jwt_claims *, const char *event);
 int jwt_may_write(const struct jwt_claims *);
 char *jwt_sign(const char *payload_json, const char *secret,
     size_t secretlen);
+
+/* scripts.c: each script's arguments and reply, named. */
+#include "scripts.h"
 
 #endif

@@ -1,5 +1,6 @@
 -- _lib.lua: the prelude of every roomd script (prepended at build time):
--- the one way a room frame is written, and the TTL refresh every write does.
+-- the one way a room frame is written, the TTL refresh every write does, and
+-- the membership check of the scripts that read or write for a member.
 -- KEYS of room scripts are always, in this order: the room hash, :members,
 -- :state, :events, then script-specific keys.
 
@@ -133,4 +134,17 @@ local function member_user_json(m)
 		return 'null'
 	end
 	return cjson.encode(obj.user)
+end
+
+-- The membership check of reads and writes: conn ('' for none, an admin or
+-- roomctl) must be a member, and with must_exist the room must exist.
+-- Returns the error reply, or nil to go on.
+local function check_member(conn, must_exist)
+	if conn ~= '' and redis.call('HEXISTS', KEYS[2], conn) == 0 then
+		return {'not_member'}
+	end
+	if must_exist and redis.call('EXISTS', KEYS[1]) == 0 then
+		return {'not_found'}
+	end
+	return nil
 end

@@ -11,6 +11,8 @@
 -- expired.
 -- Returns {dead node ids, members removed, rooms closed, index entries
 -- dropped}.
+-- In C: struct script_gc and its reply indices (shared/scripts.h); an argument
+-- added here is added there, in the same order.
 local prefix, maxlen = ARGV[1], ARGV[2]
 local ttl, empty_ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
 local sweep = ARGV[5] == '1'

@@ -8,6 +8,8 @@
 -- member, details} where member is the joiner's member JSON, details the
 -- room's title, topic, visibility, max_members and created_at, and status is 'ok', 'already' (was a member: no new frame) or
 -- 'room_full'; recovered is -1 without since, else 0 or 1.
+-- In C: struct script_join and its reply indices (shared/scripts.h); an argument
+-- added here is added there, in the same order.
 local room, conn = ARGV[1], ARGV[2]
 local channel, maxlen, ttl = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local since = ARGV[7]

@@ -6,6 +6,8 @@
 -- before member_left, so the member's node drops it before the frame that
 -- tells the others (roomctl evict).
 -- Returns {removed (0 or 1), seq of member_left or false, closed (0 or 1)}.
+-- In C: struct script_leave and its reply indices (shared/scripts.h); an argument
+-- added here is added there, in the same order.
 local room, conn = ARGV[1], ARGV[2]
 local channel, maxlen = ARGV[3], ARGV[4]
 local ttl, empty_ttl = tonumber(ARGV[5]), tonumber(ARGV[6])

@@ -10,14 +10,12 @@
 --   history: {'ok', frames oldest first}
 --   info: {'ok', {title, topic, visibility, max_members, created_at,
 --     locked}, member count, latest seq or false}
+-- In C: struct script_read and its reply indices (shared/scripts.h); an argument
+-- added here is added there, in the same order.
 local what, conn, since = ARGV[1], ARGV[2], ARGV[3]
 local limit = tonumber(ARGV[4])
-if conn ~= '' and redis.call('HEXISTS', KEYS[2], conn) == 0 then
-	return {'not_member'}
-end
-if conn == '' and redis.call('EXISTS', KEYS[1]) == 0 then
-	return {'not_found'}
-end
+local refused = check_member(conn, conn == '')
+if refused then return refused end
 if what == 'state' then
 	return {'ok', redis.call('HGETALL', KEYS[3]),
 	    tonumber(redis.call('HGET', KEYS[1], 'state_version')) or 0}

@@ -5,6 +5,8 @@
 -- ARGV: room, conn, member JSON, room ttl, title, topic, visibility,
 -- max_members, created_at.
 -- Returns 1 if the member was written back, 0 if it was already there.
+-- In C: struct script_restore and its reply indices (shared/scripts.h); an argument
+-- added here is added there, in the same order.
 local room, conn, ttl = ARGV[1], ARGV[2], tonumber(ARGV[4])
 if redis.call('EXISTS', KEYS[1]) == 0 then
 	redis.call('HSET', KEYS[1], 'title', ARGV[5], 'topic', ARGV[6],

@@ -4,6 +4,8 @@
 -- ARGV: key prefix, limit, visibility wanted ('' for any).
 -- Returns a list of {room, title, topic, visibility, members, max_members,
 -- created_at}.
+-- In C: struct script_rooms and its reply indices (shared/scripts.h); an argument
+-- added here is added there, in the same order.
 local prefix, limit, want = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local out = {}
 local start, page = 0, math.max(limit, 100)

@@ -7,15 +7,13 @@
 -- Returns {'ok', state_version, seq}, {'conflict', state_version},
 -- {'not_member'}, or {'not_found'} when an admin (no conn) names a room
 -- that does not exist.
+-- In C: struct script_state_set and its reply indices (shared/scripts.h); an argument
+-- added here is added there, in the same order.
 local room, channel, maxlen = ARGV[1], ARGV[2], ARGV[3]
 local ttl = tonumber(ARGV[4])
 local conn, key, key_json, value = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-if conn ~= '' and redis.call('HEXISTS', KEYS[2], conn) == 0 then
-	return {'not_member'}
-end
-if conn == '' and redis.call('EXISTS', KEYS[1]) == 0 then
-	return {'not_found'}
-end
+local refused = check_member(conn, conn == '')
+if refused then return refused end
 local version = tonumber(redis.call('HGET', KEYS[1], 'state_version')) or 0
 if ARGV[9] ~= '' and tonumber(ARGV[9]) ~= version then
 	return {'conflict', version}
