@@ -1,6 +1,8 @@
 /*
  * cmd-sim.c owns `roomctl sim`: its options, and the choice between
- * scripted mode (sim-script.c, sim-run.c) and load mode (sim-load.c).
+ * scripted mode (sim-script.c, sim-run.c) and load mode (sim-load.c), which
+ * share sim.c. Calls go one way: cmd-sim.c -> sim-run.c, sim-load.c ->
+ * sim.c, wsclient.c.
  */
 #include <getopt.h>
 #include <math.h>
@@ -34,6 +36,10 @@ static const char cmd_sim_help[] =
     "                           (extension)\n"
     "  expect TYPE [FIELD=VALUE ...] [within DURATION]\n"
     "                           wait (default 5s) for a frame of that type\n"
+    "  poll FRAME_JSON until TYPE [FIELD=VALUE ...] [every D] [within D]\n"
+    "                           send FRAME (a fresh ref each time) every D\n"
+    "                           (100ms) until a reply to it, or a frame\n"
+    "                           without ref, matches as in expect (5s)\n"
     "  sleep DURATION           250ms, 2s, 1.5s, 1m\n"
     "  barrier                  wait until every running client is here\n"
     "  disconnect               close with 1000\n"
@@ -170,6 +176,10 @@ cmd_sim_parse(struct sim_opts *o, int argc, char **argv)
 		    "--duration are for load mode, without a SCRIPT");
 	if (o->script == NULL && !load)
 		return cmd_usage_error(e, "sim: missing SCRIPT");
+	if (o->script == NULL && (o->rooms == 0 || o->duration_ms == 0 ||
+	    o->rate < 0))
+		return cmd_usage_error(e, "sim: load mode needs --rooms, "
+		    "--rate and --duration");
 
 	if (o->nurls == 0) {
 		env = getenv("ROOMCTL_URL");
@@ -227,34 +237,3 @@ const struct cmd_entry cmd_sim_entry = {
 	    "--rate --duration --json",
 	.exec = cmd_sim_exec,
 };
-
-/*
- * Parse and resolve every --url once, for all the clients. Returns 0, or
- * the exit status after saying what is wrong; *urls is the caller's to
- * free either way.
- */
-int
-sim_urls_resolve(uv_loop_t *loop, const struct sim_opts *o,
-    struct sim_url **urls)
-{
-	char *cause;
-
-	*urls = xcalloc(o->nurls, sizeof **urls);
-	for (size_t i = 0; i < o->nurls; i++) {
-		struct sim_url *u = &(*urls)[i];
-
-		u->text = o->urls[i];
-		if (ws_url_parse(u->text, &u->url, &cause) != 0) {
-			cmd_error("sim: %s", cause);
-			free(cause);
-			return EXIT_USAGE;
-		}
-		if (ws_client_resolve(loop, u->url.host, u->url.port, &u->addr,
-		    &cause) != 0) {
-			cmd_error("sim: %s", cause);
-			free(cause);
-			return EXIT_FAIL;
-		}
-	}
-	return 0;
-}

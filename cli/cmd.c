@@ -57,18 +57,25 @@ cmd_usage(const struct cmd_entry *entry, FILE *f)
 	fprintf(f, "\n");
 }
 
+/* Print "roomctl: " and the message as one line on stderr. */
+static void
+cmd_verror(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "roomctl: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+}
+
 /* Report a usage error and the usage on stderr; returns EXIT_USAGE. */
 int
 cmd_usage_error(const struct cmd_entry *entry, const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "roomctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cmd_verror(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
 	cmd_usage(entry, stderr);
 	return EXIT_USAGE;
 }
@@ -79,12 +86,9 @@ cmd_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "roomctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cmd_verror(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
 }
 
 /*

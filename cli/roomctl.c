@@ -11,8 +11,8 @@
 
 #include "roomctl.h"
 
-#define ROOMCTL_REDIS_DEFAULT "redis://127.0.0.1:6379/0"
-#define ROOMCTL_PREFIX_DEFAULT "roomd:"
+#define ROOMCTL_REDIS_DEFAULT DEFAULT_REDIS
+#define ROOMCTL_PREFIX_DEFAULT DEFAULT_PREFIX
 
 /* An environment variable, or NULL when unset or empty. */
 static const char *
@@ -37,6 +37,12 @@ main(int argc, char **argv)
 	const struct cmd_entry *entry;
 	struct cmd_ctx ctx;
 	int ch;
+
+	/*
+	 * Whatever shared/ code reports on roomctl's behalf (fatalx, running
+	 * out of memory) comes out as "roomctl: what went wrong" (CLI.md).
+	 */
+	log_init("roomctl", LOG_LEVEL_INFO, LOG_FORMAT_CLI);
 
 	/* A peer that hangs up must be an EPIPE from write, not a death. */
 	signal(SIGPIPE, SIG_IGN);

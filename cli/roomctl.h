@@ -29,7 +29,7 @@ struct redisReply;
 /* What the global options decided, handed to every command. */
 struct cmd_ctx {
 	const char *redis;	/* URL from --redis or the environment */
-	const char *prefix;	/* key prefix, default "roomd:" */
+	const char *prefix;	/* key prefix, default DEFAULT_PREFIX */
 	int json;		/* --json */
 	int tty;		/* stdout is a terminal */
 };
@@ -74,9 +74,9 @@ extern const struct cmd_entry cmd_token_entry;
  * roomctl use roomd's defaults for history length and TTLs: roomctl has no
  * view of a node's configuration, and those are what REDIS.md documents.
  */
-#define ROOMCTL_HISTORY 1000
-#define ROOMCTL_ROOM_TTL 10800
-#define ROOMCTL_EMPTY_TTL 60
+#define ROOMCTL_HISTORY DEFAULT_HISTORY
+#define ROOMCTL_ROOM_TTL DEFAULT_ROOM_TTL
+#define ROOMCTL_EMPTY_TTL DEFAULT_EMPTY_TTL
 
 struct redisContext *redis_open(const struct cmd_ctx *);
 void redis_close(struct redisContext *);
@@ -108,18 +108,55 @@ void fmt_time_ms(char *, size_t, uint64_t);
 void fmt_age_ms(char *, size_t, uint64_t);
 int stdout_flush(void);
 
-/*
- * wsclient.c: an RFC 6455 client on one libuv loop. The caller owns the
- * struct (it may embed it, thousands to a loop) and must keep it, and the
- * host and path strings given to ws_client_connect, alive until on_close.
- * Fields are private to wsclient.c except data.
- */
+/* wsframe.c: RFC 6455 frames and the upgrade reply, parsed without I/O. */
 #define WS_OP_CONT 0x0
 #define WS_OP_TEXT 0x1
 #define WS_OP_BINARY 0x2
 #define WS_OP_CLOSE 0x8
 #define WS_OP_PING 0x9
 #define WS_OP_PONG 0xa
+#define WS_PROTOCOL "roomd.v1"
+#define WS_HEADER_MAX 16384		/* the upgrade reply's headers */
+#define WS_FRAME_HEADER_MAX 14		/* a client frame's, mask included */
+#define WS_KEY_LEN 24			/* Sec-WebSocket-Key, base64 */
+#define WS_ACCEPT_LEN 28		/* Sec-WebSocket-Accept, base64 */
+
+/* A frame header from the server, or why it is refused. */
+struct ws_frame {
+	int fin;
+	int opcode;
+	uint64_t plen;			/* payload bytes */
+	size_t hlen;			/* header bytes */
+	int code;			/* on error: close code to fail with */
+	const char *why;		/* on error: static text */
+};
+
+/* The outcome of the server's reply to the upgrade. */
+struct ws_handshake {
+	size_t hlen;			/* header bytes, when upgraded */
+	int status;			/* a refusal's HTTP status, or 0 */
+	char why[128];			/* on error */
+};
+
+size_t ws_frame_encode(unsigned char *, int, const void *, size_t,
+    const unsigned char[4]);
+int ws_frame_parse(const void *, size_t, struct ws_frame *);
+int ws_close_parse(const unsigned char *, size_t, int *, const char **);
+void ws_key_make(const unsigned char[16], char[WS_KEY_LEN + 1]);
+void ws_accept_make(const char *, char[WS_ACCEPT_LEN + 1]);
+int ws_handshake_parse(const char *, size_t, const char *,
+    struct ws_handshake *);
+#define WS_REQUEST_MAX(host, path) (512 + strlen(host) + strlen(path))
+size_t ws_handshake_request(char *, size_t, const char *, int, const char *,
+    const char *);
+
+/*
+ * wsclient.c: an RFC 6455 client on one libuv loop. The caller owns the
+ * struct (it may embed it, thousands to a loop) and must keep it, and the
+ * host and path strings given to ws_client_connect, alive until on_close.
+ * Fields are private to wsclient.c except data.
+ */
+#define WS_WQUEUE_MAX (8u << 20)	/* unsent bytes before we give up */
 
 enum ws_client_state {
 	WS_CLIENT_IDLE,		/* no socket: connect may be called */
@@ -142,8 +179,10 @@ struct ws_client_cb {
 	 * The connection is over and both handles are closed: the struct may
 	 * be freed or connected again. code is the peer's close code (1005
 	 * when it gave none), the code we failed the connection with (1002,
-	 * 1007, 1009), or 1006 for anything else (connect error, EOF,
-	 * refused upgrade: see ws_client_http_status).
+	 * 1007, 1009), 1008 when the server stopped reading and more than
+	 * WS_WQUEUE_MAX bytes wait to be sent (ws_client_limit_hit), or 1006
+	 * for anything else (connect error, EOF, refused upgrade: see
+	 * ws_client_http_status).
 	 */
 	void (*on_close)(struct ws_client *, int code, const char *reason);
 };
@@ -171,6 +210,7 @@ struct ws_client {
 	int http_status;		/* a refused upgrade's status, or 0 */
 	int end_code;			/* for on_close, 0 until known */
 	int close_received;
+	int limit_hit;			/* we gave up: WS_WQUEUE_MAX */
 	uint8_t frag_opcode;		/* message in fragments, or 0 */
 	uint64_t rng;			/* masks, seeded per connect */
 	size_t wqueued;			/* bytes queued in uv_write */
@@ -185,18 +225,16 @@ struct ws_client {
 void ws_client_init(struct ws_client *, uv_loop_t *,
     const struct ws_client_cb *, void *);
 void ws_client_free(struct ws_client *);
-int ws_client_resolve(uv_loop_t *, const char *, int,
-    struct sockaddr_storage *, char **);
 int ws_client_connect(struct ws_client *, const struct sockaddr *,
     const char *, int, const char *);
 int ws_client_send(struct ws_client *, int, const void *, size_t);
 void ws_client_close(struct ws_client *, int, const char *);
 void ws_client_abort(struct ws_client *, const char *);
 void ws_client_pause(struct ws_client *, int);
-int ws_client_is_open(const struct ws_client *);
 int ws_client_http_status(const struct ws_client *);
+const char *ws_client_limit_hit(const struct ws_client *);
 
-/* cmd-sim.c: what `roomctl sim` was asked to do. */
+/* What `roomctl sim` was asked to do (cmd-sim.c fills it). */
 struct sim_opts {
 	char **urls;			/* at least one */
 	size_t nurls;
@@ -211,14 +249,22 @@ struct sim_opts {
 	int json;			/* --json */
 };
 
-/* A --url of sim, parsed and resolved once for all its clients. */
+/* sim.c: what both modes share. A --url, parsed and resolved once. */
 struct sim_url {
 	const char *text;		/* as given, for messages */
 	struct ws_url url;
 	struct sockaddr_storage addr;
 };
-int sim_urls_resolve(uv_loop_t *, const struct sim_opts *,
-    struct sim_url **);
+
+/* The loop a run's clients share, and the URLs they connect to. */
+struct sim_loop {
+	uv_loop_t loop;
+	struct sim_url *urls;		/* nurls, client i on i % nurls */
+	size_t nurls;
+};
+int sim_loop_open(struct sim_loop *, const struct sim_opts *);
+void sim_loop_close(struct sim_loop *);
+void sim_duration_format(char *, size_t, uint64_t);
 
 /* sim-script.c: a script's lines, and the steps one client runs. */
 enum sim_op {
@@ -230,6 +276,7 @@ enum sim_op {
 	SIM_SEND,
 	SIM_SEND_BINARY,
 	SIM_EXPECT,
+	SIM_POLL,
 	SIM_SLEEP,
 	SIM_STALL,
 	SIM_BARRIER,
@@ -255,10 +302,11 @@ struct sim_step {
 	char *text;			/* the line after substitution */
 	char *a;			/* room, token, type, or frame text */
 	char *b;			/* event or key */
-	char *arg;			/* JSON argument text, or NULL */
+	char *arg;			/* JSON argument or poll frame, or NULL */
 	struct sim_match *match;
 	size_t nmatch;
-	uint64_t ms;			/* expect within, sleep */
+	uint64_t ms;			/* expect and poll within, sleep */
+	uint64_t every_ms;		/* poll every */
 };
 
 struct sim_line {
@@ -283,8 +331,9 @@ void sim_script_free(struct sim_script *);
 int sim_script_compile(const struct sim_script *, const struct sim_vars *,
     struct sim_step **, size_t *, char **);
 void sim_steps_free(struct sim_step *, size_t);
+
+/* sim-match.c */
 int sim_step_matches(const struct sim_step *, const struct cJSON *);
-void sim_duration_format(char *, size_t, uint64_t);
 
 /* sim-run.c */
 int sim_run(const struct sim_opts *, const struct sim_script *);

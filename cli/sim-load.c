@@ -78,10 +78,8 @@ struct load_client {
 };
 
 struct load {
-	uv_loop_t loop;
+	struct sim_loop sl;		/* the loop and the URLs */
 	const struct sim_opts *o;
-	struct sim_url *urls;
-	size_t nurls;
 	struct load_client *clients;
 	unsigned n;
 	unsigned *members;		/* joined clients per room */
@@ -429,7 +427,7 @@ load_start_run(struct load *L)
 
 	L->phase = LOAD_RUN;
 	uv_timer_stop(&L->phase_timer);
-	uv_update_time(&L->loop);
+	uv_update_time(&L->sl.loop);
 	L->t0 = uv_hrtime();
 	L->per_ns = (double)L->n * o->rate / 1e9;
 	total = (double)L->n * o->rate * (double)o->duration_ms / 1000;
@@ -518,8 +516,8 @@ load_report(const struct load *L)
 		    p50, p90, p99, max, L->errors);
 		return;
 	}
-	printf("clients      %u over %zu node%s\n", L->n, L->nurls,
-	    L->nurls == 1 ? "" : "s");
+	printf("clients      %u over %zu node%s\n", L->n, L->sl.nurls,
+	    L->sl.nurls == 1 ? "" : "s");
 	printf("rooms        %u\n", o->rooms);
 	printf("rate         %g events/s per client\n", o->rate);
 	printf("duration     %g s\n", secs);
@@ -534,10 +532,10 @@ load_report(const struct load *L)
 }
 
 /*
- * Run load mode with o (script NULL; rooms, rate and duration_ms set).
- * Returns EXIT_OK when the run happened, loss or not; EXIT_FAIL when a
- * client could not connect or join, or lost its connection; EXIT_USAGE for
- * missing options or a bad URL.
+ * Run load mode with o (script NULL; rooms, rate and duration_ms set, as
+ * cmd-sim.c checks). Returns EXIT_OK when the run happened, loss or not;
+ * EXIT_FAIL when a client could not connect or join, or lost its
+ * connection; EXIT_USAGE for a bad URL.
  */
 int
 sim_load(const struct sim_opts *o)
@@ -545,11 +543,8 @@ sim_load(const struct sim_opts *o)
 	struct load *L;
 	struct load_client *c;
 	unsigned i;
-	int rc, r;
+	int rc;
 
-	if (o->rooms == 0 || o->duration_ms == 0 || o->rate < 0)
-		return cmd_usage_error(&cmd_sim_entry, "sim: load mode needs "
-		    "--rooms, --rate and --duration");
 	if (load_fds(o->clients) != 0)
 		return EXIT_FAIL;
 
@@ -557,11 +552,10 @@ sim_load(const struct sim_opts *o)
 	L = xcalloc(1, sizeof *L);
 	L->o = o;
 	L->n = o->clients;
-	if ((r = uv_loop_init(&L->loop)) != 0)
-		fatalx("uv_loop_init: %s", uv_strerror(r));
-	L->nurls = L->o->nurls;
-	if ((rc = sim_urls_resolve(&L->loop, L->o, &L->urls)) != 0)
-		goto out;
+	if ((rc = sim_loop_open(&L->sl, o)) != 0) {
+		free(L);
+		return rc;
+	}
 
 	L->members = xcalloc(o->rooms, sizeof *L->members);
 	L->clients = xcalloc(L->n, sizeof *L->clients);
@@ -569,21 +563,21 @@ sim_load(const struct sim_opts *o)
 		c = &L->clients[i];
 		c->load = L;
 		c->index = i;
-		c->url = &L->urls[i % L->nurls];
+		c->url = &L->sl.urls[i % L->sl.nurls];
 		/* Consecutive clients on one node go to different rooms. */
-		c->room = (unsigned)((i / L->nurls) % o->rooms);
-		ws_client_init(&c->ws, &L->loop, &load_ws_cb, c);
+		c->room = (unsigned)((i / L->sl.nurls) % o->rooms);
+		ws_client_init(&c->ws, &L->sl.loop, &load_ws_cb, c);
 	}
-	uv_timer_init(&L->loop, &L->tick);
+	uv_timer_init(&L->sl.loop, &L->tick);
 	L->tick.data = L;
-	uv_timer_init(&L->loop, &L->phase_timer);
+	uv_timer_init(&L->sl.loop, &L->phase_timer);
 	L->phase_timer.data = L;
 
 	L->setup_ms = LOAD_SETUP_MS + (uint64_t)L->n * LOAD_SETUP_MS_PER;
 	L->phase = LOAD_SETUP;
 	uv_timer_start(&L->phase_timer, load_phase_timer, L->setup_ms, 0);
 	load_connect_more(L);
-	uv_run(&L->loop, UV_RUN_DEFAULT);
+	uv_run(&L->sl.loop, UV_RUN_DEFAULT);
 
 	if (L->t0 != 0)
 		load_report(L);
@@ -593,15 +587,11 @@ sim_load(const struct sim_opts *o)
 		rc = EXIT_FAIL;
 	} else
 		rc = stdout_flush() == 0 ? EXIT_OK : EXIT_FAIL;
-out:
-	if (uv_loop_close(&L->loop) != 0)
-		fatalx("sim: handles left open");
-	if (L->clients != NULL)
-		for (i = 0; i < L->n; i++)
-			ws_client_free(&L->clients[i].ws);
+	sim_loop_close(&L->sl);
+	for (i = 0; i < L->n; i++)
+		ws_client_free(&L->clients[i].ws);
 	free(L->clients);
 	free(L->members);
-	free(L->urls);
 	free(L);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * sim-script.c owns the `roomctl sim` script language: reading a script,
- * substituting $i, $n and $room, parsing each line into a step, and
- * deciding whether a received frame matches an `expect` step.
+ * substituting $i, $n and $room, and parsing each line into a step. It
+ * is pure (no I/O but reading the script) and unit tested; whether a frame
+ * matches a step is sim-match.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include "roomctl.h"
 
 #define SIM_EXPECT_MS 5000		/* default `expect ... within` */
+#define SIM_POLL_EVERY_MS 100		/* default `poll ... every` */
 
 /* Whether c separates words on a script line. */
 static int
@@ -304,33 +306,46 @@ sim_parse_match(char *arg, struct sim_match *m, char **why)
 	return 0;
 }
 
-/* Parse the arguments of `expect TYPE [FIELD=VALUE ...] [within D]`. */
+/*
+ * Parse `TYPE [FIELD=VALUE ...] [within D]` of expect, or of poll (kw) after
+ * its `until`, where `every D` may stand next to `within D` at the end.
+ */
 static int
-sim_parse_expect(struct sim_step *st, char *s, char **why)
+sim_parse_expect(struct sim_step *st, const char *kw, char *s, char **why)
 {
 	char *arg, *d;
+	uint64_t *ms;
 	size_t alloc = 0;
+	int keywords = 0;
 
 	st->ms = SIM_EXPECT_MS;
 	if ((arg = sim_word(&s)) == NULL) {
-		xasprintf(why, "expect: missing frame type");
+		xasprintf(why, "%s: missing frame type", kw);
 		return -1;
 	}
 	st->a = xstrdup(arg);
 	while ((arg = sim_arg(&s)) != NULL) {
-		if (strcmp(arg, "within") == 0) {
+		ms = NULL;
+		if (strcmp(arg, "within") == 0)
+			ms = &st->ms;
+		else if (st->op == SIM_POLL && strcmp(arg, "every") == 0)
+			ms = &st->every_ms;
+		if (ms != NULL) {
 			if ((d = sim_word(&s)) == NULL ||
-			    parse_duration_ms(d, &st->ms) != 0) {
-				xasprintf(why, "expect: within needs a "
-				    "duration (250ms, 2s, 1.5s, 1m)");
+			    parse_duration_ms(d, ms) != 0 ||
+			    (ms == &st->every_ms && *ms == 0)) {
+				xasprintf(why, "%s: %s needs a duration "
+				    "(250ms, 2s, 1.5s, 1m)", kw, arg);
 				return -1;
 			}
-			if (*sim_rest(&s) != '\0') {
-				xasprintf(why, "expect: nothing may follow "
-				    "within DURATION");
-				return -1;
-			}
-			break;
+			keywords = 1;
+			continue;
+		}
+		if (keywords) {
+			xasprintf(why, "%s: nothing but %s may follow "
+			    "within DURATION", kw, st->op == SIM_POLL ?
+			    "every DURATION" : "it");
+			return -1;
 		}
 		if (st->nmatch == alloc) {
 			alloc = alloc == 0 ? 4 : alloc * 2;
@@ -342,6 +357,34 @@ sim_parse_expect(struct sim_step *st, char *s, char **why)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * Parse `poll FRAME_JSON until TYPE [FIELD=VALUE ...] [every D] [within D]`:
+ * FRAME is one JSON object (sim gives it a fresh ref every time it sends).
+ */
+static int
+sim_parse_poll(struct sim_step *st, char *s, char **why)
+{
+	cJSON *j;
+	char *frame, *word;
+
+	st->every_ms = SIM_POLL_EVERY_MS;
+	if ((frame = sim_arg(&s)) == NULL ||
+	    (word = sim_word(&s)) == NULL || strcmp(word, "until") != 0) {
+		xasprintf(why, "poll: expected FRAME_JSON until TYPE "
+		    "[FIELD=VALUE ...]");
+		return -1;
+	}
+	j = cJSON_ParseWithOpts(frame, NULL, 1);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		xasprintf(why, "poll: not a JSON object: %s", frame);
+		return -1;
+	}
+	cJSON_Delete(j);
+	st->arg = xstrdup(frame);
+	return sim_parse_expect(st, "poll", s, why);
 }
 
 /* Parse one substituted line into st; on error *why says what is wrong. */
@@ -408,7 +451,11 @@ sim_parse_step(struct sim_step *st, char *s, char **why)
 	}
 	if (strcmp(word, "expect") == 0) {
 		st->op = SIM_EXPECT;
-		return sim_parse_expect(st, s, why);
+		return sim_parse_expect(st, "expect", s, why);
+	}
+	if (strcmp(word, "poll") == 0) {
+		st->op = SIM_POLL;
+		return sim_parse_poll(st, s, why);
 	}
 	if (strcmp(word, "sleep") == 0 || strcmp(word, "stall") == 0) {
 		st->op = *word == 's' && word[1] == 'l' ? SIM_SLEEP : SIM_STALL;
@@ -504,103 +551,4 @@ sim_steps_free(struct sim_step *steps, size_t n)
 		free(steps[i].arg);
 	}
 	free(steps);
-}
-
-/*
- * Follow a dotted path into j: object keys, or array indexes for numeric
- * segments of arrays. Returns NULL when some segment is missing.
- */
-static const cJSON *
-sim_lookup(const cJSON *j, const char *path)
-{
-	char seg[256], *end;
-	const char *dot;
-	size_t n;
-	unsigned long idx;
-
-	while (j != NULL) {
-		dot = strchr(path, '.');
-		n = dot != NULL ? (size_t)(dot - path) : strlen(path);
-		if (n >= sizeof seg)
-			return NULL;
-		memcpy(seg, path, n);
-		seg[n] = '\0';
-		if (cJSON_IsArray(j)) {
-			errno = 0;
-			idx = strtoul(seg, &end, 10);
-			if (n == 0 || *end != '\0' || errno != 0 ||
-			    !isdigit((unsigned char)seg[0]) || idx > INT32_MAX)
-				return NULL;
-			j = cJSON_GetArrayItem(j, (int)idx);
-		} else if (cJSON_IsObject(j))
-			j = cJSON_GetObjectItemCaseSensitive(j, seg);
-		else
-			return NULL;
-		if (dot == NULL)
-			return j;
-		path = dot + 1;
-	}
-	return NULL;
-}
-
-/* Whether field matches the VALUE of m: as plain text or as JSON. */
-static int
-sim_value_matches(const cJSON *field, const struct sim_match *m)
-{
-	if (cJSON_IsString(field) && strcmp(field->valuestring, m->value) == 0)
-		return 1;
-	/* Compared as values, so {"a": 1} matches {"a":1} and 1.0 matches 1. */
-	return m->json != NULL && cJSON_Compare(field, m->json, 1);
-}
-
-/*
- * Whether frame (NULL for one that was not JSON) is what an `expect` step
- * waits for: its "type" is the step's TYPE ("*": any) and every
- * FIELD=VALUE holds.
- */
-int
-sim_step_matches(const struct sim_step *st, const cJSON *frame)
-{
-	const cJSON *type, *field;
-	const struct sim_match *m;
-	size_t i;
-
-	if (!cJSON_IsObject(frame))
-		return 0;
-	type = cJSON_GetObjectItemCaseSensitive(frame, "type");
-	if (!cJSON_IsString(type))
-		return 0;
-	if (strcmp(st->a, "*") != 0 && strcmp(type->valuestring, st->a) != 0)
-		return 0;
-	for (i = 0; i < st->nmatch; i++) {
-		m = &st->match[i];
-		field = sim_lookup(frame, m->path);
-		switch (m->kind) {
-		case SIM_MATCH_ANY:
-			if (field == NULL)
-				return 0;
-			break;
-		case SIM_MATCH_EQ:
-			if (field == NULL || !sim_value_matches(field, m))
-				return 0;
-			break;
-		case SIM_MATCH_NE:
-			if (field != NULL && sim_value_matches(field, m))
-				return 0;
-			break;
-		}
-	}
-	return 1;
-}
-
-/* Format a duration the way scripts write it: 250ms, 5s, 1.5s. */
-void
-sim_duration_format(char *out, size_t len, uint64_t ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(out, len, "%llus", (unsigned long long)(ms / 1000));
-	else if (ms < 1000)
-		snprintf(out, len, "%llums", (unsigned long long)ms);
-	else
-		snprintf(out, len, "%gs", (double)ms / 1000);
 }

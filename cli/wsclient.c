@@ -1,30 +1,18 @@
 /*
- * wsclient.c owns roomctl's WebSocket client: RFC 6455, client side, over a
- * libuv TCP handle, with no allocation per message once its buffers have
- * grown to the largest frame seen.
+ * wsclient.c owns roomctl's WebSocket client I/O: RFC 6455, client side,
+ * over a libuv TCP handle, with no allocation per message once its buffers
+ * have grown to the largest frame seen. The framing itself is wsframe.c.
  */
-#include <sys/types.h>
-#include <sys/socket.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "roomctl.h"
 
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define WS_PROTOCOL "roomd.v1"
-#define WS_HEADER_MAX 16384		/* the upgrade reply's headers */
 #define WS_READ_MIN 4096		/* free space offered to every read */
 #define WS_MESSAGE_MAX (16u << 20)
 #define WS_HANDSHAKE_MS 10000
@@ -132,64 +120,16 @@ ws_client_pause(struct ws_client *ws, int paused)
 }
 
 int
-ws_client_is_open(const struct ws_client *ws)
-{
-	return ws->state == WS_CLIENT_OPEN;
-}
-
-int
 ws_client_http_status(const struct ws_client *ws)
 {
 	return ws->http_status;
 }
 
-/*
- * Resolve host (a literal address without lookup) and port into ss, once,
- * before the loop runs: load mode connects thousands of times to one
- * address. Returns -1 and an allocated cause on failure.
- */
-int
-ws_client_resolve(uv_loop_t *loop, const char *host, int port,
-    struct sockaddr_storage *ss, char **cause)
+/* Why the connection ended when the server stopped reading, or NULL. */
+const char *
+ws_client_limit_hit(const struct ws_client *ws)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	struct addrinfo hints, *ai;
-	uv_getaddrinfo_t req;
-	char service[16];
-	int r;
-
-	memset(ss, 0, sizeof *ss);
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		return 0;
-	}
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(service, sizeof service, "%d", port);
-	/* Without a callback uv_getaddrinfo runs synchronously. */
-	r = uv_getaddrinfo(loop, &req, NULL, host, service, &hints);
-	if (r != 0) {
-		xasprintf(cause, "%s: %s", host, uv_strerror(r));
-		return -1;
-	}
-	ai = req.addrinfo;
-	if (ai == NULL || ai->ai_addrlen > sizeof *ss) {
-		uv_freeaddrinfo(ai);
-		xasprintf(cause, "%s: no address", host);
-		return -1;
-	}
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	uv_freeaddrinfo(ai);
-	return 0;
+	return ws->limit_hit ? ws->reason : NULL;
 }
 
 /* Both handles are closed: the client is idle again, tell the caller. */
@@ -271,6 +211,13 @@ ws_write(struct ws_client *ws, const char *p, size_t len)
 		if ((size_t)r == len)
 			return 0;
 	}
+	if (ws->wqueued + len - (size_t)r > WS_WQUEUE_MAX) {
+		/* A pong a ping, a frame a step: the server reads none. */
+		ws->limit_hit = 1;
+		ws_terminate(ws, 1008, "the server is not reading: more "
+		    "than %u MiB waiting to be sent", WS_WQUEUE_MAX >> 20);
+		return -1;
+	}
 	w = xmalloc(sizeof *w + len - (size_t)r);
 	w->ws = ws;
 	w->len = len - (size_t)r;
@@ -290,37 +237,15 @@ ws_write(struct ws_client *ws, const char *p, size_t len)
 static int
 ws_send_frame(struct ws_client *ws, int opcode, const void *data, size_t len)
 {
-	const unsigned char *src = data;
-	unsigned char *h, mask[4];
+	unsigned char mask[4];
 	uint32_t m;
-	size_t hlen, i;
 
 	ws->wbuf.len = 0;
-	ws_bytes_reserve(&ws->wbuf, 14 + len);
-	h = (unsigned char *)ws->wbuf.p;
-	h[0] = 0x80 | (opcode & 0x0f);
-	if (len < 126) {
-		h[1] = 0x80 | (unsigned char)len;
-		hlen = 2;
-	} else if (len <= 0xffff) {
-		h[1] = 0x80 | 126;
-		h[2] = (unsigned char)(len >> 8);
-		h[3] = (unsigned char)len;
-		hlen = 4;
-	} else {
-		h[1] = 0x80 | 127;
-		for (i = 0; i < 8; i++)
-			h[2 + i] = (unsigned char)((uint64_t)len >>
-			    (56 - 8 * i));
-		hlen = 10;
-	}
+	ws_bytes_reserve(&ws->wbuf, WS_FRAME_HEADER_MAX + len);
 	m = ws_random(ws);
 	memcpy(mask, &m, 4);
-	memcpy(h + hlen, mask, 4);
-	hlen += 4;
-	for (i = 0; i < len; i++)
-		h[hlen + i] = src[i] ^ mask[i & 3];
-	ws->wbuf.len = hlen + len;
+	ws->wbuf.len = ws_frame_encode((unsigned char *)ws->wbuf.p, opcode,
+	    data, len, mask);
 	return ws_write(ws, ws->wbuf.p, ws->wbuf.len);
 }
 
@@ -420,48 +345,6 @@ ws_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 	    (unsigned)(ws->rbuf.cap - ws->rbuf.len));
 }
 
-/* Case-insensitive comparison of a counted string with a C string. */
-static int
-ws_token_eq(const char *p, size_t n, const char *s)
-{
-	return strlen(s) == n && strncasecmp(p, s, n) == 0;
-}
-
-/* Whether a comma-separated header value holds token (Connection). */
-static int
-ws_has_token(const char *p, size_t n, const char *token)
-{
-	size_t i = 0, start, end;
-
-	while (i < n) {
-		while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
-			i++;
-		start = i;
-		while (i < n && p[i] != ',')
-			i++;
-		end = i;
-		while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t'))
-			end--;
-		if (ws_token_eq(p + start, end - start, token))
-			return 1;
-	}
-	return 0;
-}
-
-/* Compute the Sec-WebSocket-Accept value expected for our key. */
-static void
-ws_expected_accept(const char *key, char *out)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char in[64];
-	int n;
-
-	n = snprintf(in, sizeof in, "%s%s", key, WS_GUID);
-	EVP_Digest(in, (size_t)n, md, &mdlen, EVP_sha1(), NULL);
-	EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen);
-}
-
 /*
  * Check the server's reply to the upgrade once its headers are in rbuf.
  * Returns 1 when the connection is open, 0 to read more, -1 when it ended.
@@ -469,86 +352,20 @@ ws_expected_accept(const char *key, char *out)
 static int
 ws_parse_handshake(struct ws_client *ws)
 {
-	const char *p = ws->rbuf.p, *end, *line, *eol, *colon, *v;
-	char accept[64];
-	size_t hlen, vlen;
-	int status, upgrade = 0, connection = 0, accepted = 0;
+	struct ws_handshake h;
+	int r;
 
-	end = memmem(p, ws->rbuf.len, "\r\n\r\n", 4);
-	if (end == NULL) {
-		if (ws->rbuf.len > WS_HEADER_MAX) {
-			ws_terminate(ws, 1006, "upgrade reply too long");
-			return -1;
-		}
+	r = ws_handshake_parse(ws->rbuf.p, ws->rbuf.len, ws->key, &h);
+	if (r == 0)
 		return 0;
-	}
-	hlen = (size_t)(end - p) + 4;
-
-	/* "HTTP/1.1 101 Switching Protocols" */
-	if (hlen < 12 || strncmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' ||
-	    !isdigit((unsigned char)p[9]) || !isdigit((unsigned char)p[10]) ||
-	    !isdigit((unsigned char)p[11])) {
-		ws_terminate(ws, 1006, "bad upgrade reply");
+	if (r < 0) {
+		ws->http_status = h.status;
+		ws_terminate(ws, 1006, "%s", h.why);
 		return -1;
 	}
-	status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-	if (status != 101) {
-		ws->http_status = status;
-		ws_terminate(ws, 1006, "upgrade refused: HTTP %d", status);
-		return -1;
-	}
-
-	ws_expected_accept(ws->key, accept);
-	line = memchr(p, '\n', hlen) + 1;
-	while (line < end + 2) {
-		eol = memchr(line, '\r', (size_t)(end + 2 - line));
-		if (eol == NULL || eol == line)
-			break;
-		colon = memchr(line, ':', (size_t)(eol - line));
-		if (colon == NULL) {
-			ws_terminate(ws, 1006, "bad header in upgrade reply");
-			return -1;
-		}
-		v = colon + 1;
-		while (v < eol && (*v == ' ' || *v == '\t'))
-			v++;
-		vlen = (size_t)(eol - v);
-		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-			vlen--;
-#define HDR(name) ws_token_eq(line, (size_t)(colon - line), name)
-		if (HDR("upgrade"))
-			upgrade = ws_token_eq(v, vlen, "websocket");
-		else if (HDR("connection"))
-			connection = ws_has_token(v, vlen, "upgrade");
-		else if (HDR("sec-websocket-accept"))
-			accepted = vlen == strlen(accept) &&
-			    memcmp(v, accept, vlen) == 0;
-		else if (HDR("sec-websocket-protocol")) {
-			/* Absent is allowed; anything but ours is not. */
-			if (!ws_token_eq(v, vlen, WS_PROTOCOL)) {
-				ws_terminate(ws, 1006,
-				    "server chose another subprotocol");
-				return -1;
-			}
-		} else if (HDR("sec-websocket-extensions")) {
-			ws_terminate(ws, 1006,
-			    "server chose an extension we did not offer");
-			return -1;
-		}
-#undef HDR
-		line = eol + 2;
-	}
-	if (!upgrade || !connection || !accepted) {
-		ws_terminate(ws, 1006, "bad upgrade reply: %s",
-		    !upgrade ? "no Upgrade: websocket" :
-		    !connection ? "no Connection: upgrade" :
-		    "wrong Sec-WebSocket-Accept");
-		return -1;
-	}
-
 	/* Frames may have come in the same read as the headers. */
-	memmove(ws->rbuf.p, ws->rbuf.p + hlen, ws->rbuf.len - hlen);
-	ws->rbuf.len -= hlen;
+	memmove(ws->rbuf.p, ws->rbuf.p + h.hlen, ws->rbuf.len - h.hlen);
+	ws->rbuf.len -= h.hlen;
 	ws->state = WS_CLIENT_OPEN;
 	uv_timer_stop(&ws->timer);
 	ws->cb->on_open(ws);
@@ -583,53 +400,11 @@ ws_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	ws_parse(ws);
 }
 
-/* Whether p holds well-formed UTF-8 (RFC 3629: no surrogates, <= U+10FFFF). */
-static int
-ws_utf8_valid(const unsigned char *p, size_t n)
-{
-	size_t i = 0, k, more;
-	uint32_t c;
-
-	while (i < n) {
-		c = p[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			more = 1;
-			c &= 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			more = 2;
-			c &= 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			more = 3;
-			c &= 0x07;
-		} else
-			return 0;
-		if (n - i <= more)
-			return 0;
-		for (k = 1; k <= more; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (p[i + k] & 0x3f);
-		}
-		/* Overlong forms, surrogates, beyond U+10FFFF. */
-		if (more == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)))
-			return 0;
-		if (more == 3 && (c < 0x10000 || c > 0x10ffff))
-			return 0;
-		i += more + 1;
-	}
-	return 1;
-}
-
 /* Hand a complete message to the caller, failing invalid text with 1007. */
 static void
 ws_deliver(struct ws_client *ws, int opcode, const char *p, size_t len)
 {
-	if (opcode == WS_OP_TEXT &&
-	    !ws_utf8_valid((const unsigned char *)p, len)) {
+	if (opcode == WS_OP_TEXT && !utf8_valid(p, len)) {
 		ws_fail(ws, 1007, "invalid UTF-8 in a text message");
 		return;
 	}
@@ -649,25 +424,13 @@ ws_fail(struct ws_client *ws, int code, const char *why)
 static void
 ws_on_close_frame(struct ws_client *ws, const unsigned char *p, size_t len)
 {
-	int code = 1005;
+	const char *why;
+	int code, fail;
 	size_t rlen;
 
-	if (len == 1) {
-		ws_fail(ws, 1002, "close frame with a one-byte payload");
+	if ((fail = ws_close_parse(p, len, &code, &why)) != 0) {
+		ws_fail(ws, fail, why);
 		return;
-	}
-	if (len >= 2) {
-		code = (p[0] << 8) | p[1];
-		if (code < 1000 || code >= 5000 || code == 1004 ||
-		    code == 1005 || code == 1006 ||
-		    (code > 1011 && code < 3000)) {
-			ws_fail(ws, 1002, "invalid close code");
-			return;
-		}
-		if (!ws_utf8_valid(p + 2, len - 2)) {
-			ws_fail(ws, 1007, "invalid UTF-8 in a close reason");
-			return;
-		}
 	}
 	if (ws->close_received)
 		return;
@@ -694,59 +457,34 @@ ws_on_close_frame(struct ws_client *ws, const unsigned char *p, size_t len)
 static void
 ws_parse(struct ws_client *ws)
 {
+	struct ws_frame f;
 	unsigned char *p;
-	size_t off = 0, avail, hlen;
-	uint64_t plen;
-	int fin, opcode, i;
+	size_t off = 0, avail;
+	int opcode, r;
 
 	while (ws->state == WS_CLIENT_OPEN || ws->state == WS_CLIENT_CLOSING) {
 		p = (unsigned char *)ws->rbuf.p + off;
 		avail = ws->rbuf.len - off;
-		if (avail < 2)
+		if ((r = ws_frame_parse(p, avail, &f)) == 0)
 			break;
-		fin = p[0] & 0x80;
-		opcode = p[0] & 0x0f;
-		plen = p[1] & 0x7f;
-		hlen = 2;
-		if (p[0] & 0x70) {
-			ws_fail(ws, 1002, "reserved bits set");
+		if (r < 0) {
+			ws_fail(ws, f.code, f.why);
 			return;
 		}
-		if (p[1] & 0x80) {
-			ws_fail(ws, 1002, "masked frame from the server");
-			return;
-		}
-		if (plen == 126) {
-			if (avail < 4)
-				break;
-			plen = ((uint64_t)p[2] << 8) | p[3];
-			hlen = 4;
-		} else if (plen == 127) {
-			if (avail < 10)
-				break;
-			plen = 0;
-			for (i = 0; i < 8; i++)
-				plen = (plen << 8) | p[2 + i];
-			hlen = 10;
-		}
-		if (opcode & 0x08) {
-			if (!fin || plen > 125) {
-				ws_fail(ws, 1002, "bad control frame");
-				return;
-			}
-		} else if (plen > ws->max_message ||
-		    ws->frag.len + plen > ws->max_message) {
+		if (!(f.opcode & 0x08) && (f.plen > ws->max_message ||
+		    ws->frag.len + f.plen > ws->max_message)) {
 			ws_fail(ws, 1009, "message too big");
 			return;
 		}
-		if (avail - hlen < plen) {
+		if (avail - f.hlen < f.plen) {
 			/* Grow once to hold the whole frame. */
-			ws_bytes_reserve(&ws->rbuf, hlen + plen - avail);
+			ws_bytes_reserve(&ws->rbuf, f.hlen + f.plen - avail);
 			break;
 		}
-		off += hlen + plen;
+		off += f.hlen + f.plen;
+		p += f.hlen;
 
-		switch (opcode) {
+		switch (opcode = f.opcode) {
 		case WS_OP_TEXT:
 		case WS_OP_BINARY:
 			if (ws->frag_opcode != 0) {
@@ -756,13 +494,13 @@ ws_parse(struct ws_client *ws)
 			}
 			if (ws->close_received)
 				break;
-			if (fin) {
-				ws_deliver(ws, opcode, (char *)p + hlen, plen);
+			if (f.fin) {
+				ws_deliver(ws, opcode, (char *)p, f.plen);
 				break;
 			}
 			ws->frag_opcode = (uint8_t)opcode;
 			ws->frag.len = 0;
-			ws_bytes_add(&ws->frag, p + hlen, plen);
+			ws_bytes_add(&ws->frag, p, f.plen);
 			break;
 		case WS_OP_CONT:
 			if (ws->frag_opcode == 0) {
@@ -770,8 +508,8 @@ ws_parse(struct ws_client *ws)
 				    "a message");
 				return;
 			}
-			ws_bytes_add(&ws->frag, p + hlen, plen);
-			if (fin) {
+			ws_bytes_add(&ws->frag, p, f.plen);
+			if (f.fin) {
 				opcode = ws->frag_opcode;
 				ws->frag_opcode = 0;
 				if (!ws->close_received)
@@ -782,16 +520,13 @@ ws_parse(struct ws_client *ws)
 			break;
 		case WS_OP_PING:
 			if (ws->state == WS_CLIENT_OPEN)
-				ws_send_frame(ws, WS_OP_PONG, p + hlen, plen);
+				ws_send_frame(ws, WS_OP_PONG, p, f.plen);
 			break;
 		case WS_OP_PONG:
 			break;
 		case WS_OP_CLOSE:
-			ws_on_close_frame(ws, p + hlen, plen);
+			ws_on_close_frame(ws, p, f.plen);
 			break;
-		default:
-			ws_fail(ws, 1002, "unknown opcode");
-			return;
 		}
 	}
 	if (ws->state == WS_CLIENT_ENDING || ws->state == WS_CLIENT_IDLE)
@@ -809,7 +544,7 @@ ws_connected(uv_connect_t *req, int status)
 	struct ws_client *ws = req->data;
 	struct ws_bytes *w = &ws->wbuf;
 	unsigned char nonce[16];
-	int n, r;
+	int r;
 
 	if (ws->state != WS_CLIENT_CONNECTING)
 		return;
@@ -819,25 +554,14 @@ ws_connected(uv_connect_t *req, int status)
 	}
 	if (RAND_bytes(nonce, sizeof nonce) != 1 ||
 	    RAND_bytes((unsigned char *)&ws->rng, sizeof ws->rng) != 1)
-		fatalx("RAND_bytes failed");
+		fatalx("cannot get random bytes from OpenSSL");
 	ws->rng |= 1;	/* xorshift must not start at zero */
-	EVP_EncodeBlock((unsigned char *)ws->key, nonce, sizeof nonce);
+	ws_key_make(nonce, ws->key);
 
 	w->len = 0;
-	ws_bytes_reserve(w, 512 + strlen(ws->host) + strlen(ws->path));
-	n = snprintf(w->p, w->cap,
-	    "GET %s HTTP/1.1\r\n"
-	    "Host: %s%s%s:%d\r\n"
-	    "Upgrade: websocket\r\n"
-	    "Connection: Upgrade\r\n"
-	    "Sec-WebSocket-Key: %s\r\n"
-	    "Sec-WebSocket-Version: 13\r\n"
-	    "Sec-WebSocket-Protocol: " WS_PROTOCOL "\r\n"
-	    "User-Agent: roomctl/" ROOMD_VERSION "\r\n"
-	    "\r\n",
-	    ws->path, strchr(ws->host, ':') != NULL ? "[" : "", ws->host,
-	    strchr(ws->host, ':') != NULL ? "]" : "", ws->port, ws->key);
-	w->len = (size_t)n;
+	ws_bytes_reserve(w, WS_REQUEST_MAX(ws->host, ws->path));
+	w->len = ws_handshake_request(w->p, w->cap, ws->host, ws->port,
+	    ws->path, ws->key);
 	ws->state = WS_CLIENT_HANDSHAKE;
 	r = uv_read_start((uv_stream_t *)&ws->tcp, ws_alloc, ws_read);
 	if (r != 0) {
@@ -868,6 +592,7 @@ ws_client_connect(struct ws_client *ws, const struct sockaddr *addr,
 	ws->end_code = 0;
 	ws->reason[0] = '\0';
 	ws->close_received = 0;
+	ws->limit_hit = 0;
 	ws->frag_opcode = 0;
 	ws->rbuf.len = ws->wbuf.len = ws->frag.len = 0;
 

@@ -1,4 +1,8 @@
-/* config.c: roomd's settings from the command line, ROOMD_* and a file. */
+/*
+ * config.c: loads roomd's settings: the defaults from the option table
+ * (config-opts.c), then a config file, ROOMD_* and the command line, each
+ * value checked and stored by opt_apply, then the derived fields.
+ */
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
@@ -11,128 +15,11 @@
 /* Where a value came from; a higher source wins over a lower one. */
 enum config_src { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_ARGV };
 
-/* Which sources may set an option. */
-#define IN_ARGV 0x1
-#define IN_ENV 0x2
-#define IN_FILE 0x4
-#define IN_ALL (IN_ARGV | IN_ENV | IN_FILE)
-
-enum opt_type {
-	OPT_STRING,
-	OPT_UINT,
-	OPT_FLAG,
-	OPT_LEVEL,
-	OPT_FORMAT,
-	OPT_HELP,
-	OPT_VERSION,
-};
-
-struct opt;
-/* Check a value; return 0, or -1 with *why (malloc'd) saying what's wrong. */
-typedef int (*opt_check_fn)(const struct opt *, const char *, char **why);
-
-/*
- * One option. The table below drives parsing from all three sources and
- * the usage text, so they cannot disagree.
- */
-struct opt {
-	const char *name;
-	enum opt_type type;
-	size_t off;		/* field in struct config */
-	uint64_t min, max;	/* OPT_UINT range */
-	int in;			/* IN_* */
-	opt_check_fn check;	/* extra check of OPT_STRING values */
-	int own_cause;		/* check's *why is a whole sentence */
-	int secret;		/* never echo the value */
-	const char *arg;	/* for usage */
-	const char *help;
-};
-
-static int check_listen(const struct opt *, const char *, char **);
-static int check_redis(const struct opt *, const char *, char **);
-static int check_prefix(const struct opt *, const char *, char **);
-static int check_node_id(const struct opt *, const char *, char **);
-static int check_nonempty(const struct opt *, const char *, char **);
-static int check_http_url(const struct opt *, const char *, char **);
-static int check_patterns(const struct opt *, const char *, char **);
-
-#define F(f) offsetof(struct config, f)
-static const struct opt opts[] = {
-	{ "listen", OPT_STRING, F(listen), 0, 0, IN_ALL, check_listen, 1, 0,
-	    "ADDR:PORT", "address to serve WebSocket and HTTP on "
-	    "(127.0.0.1:7700)" },
-	{ "redis", OPT_STRING, F(redis), 0, 0, IN_ALL, check_redis, 1, 1,
-	    "URL", "redis://[:password@]host[:port][/db] or "
-	    "unix:///path[?db=N]" },
-	{ "prefix", OPT_STRING, F(prefix), 0, 0, IN_ALL, check_prefix, 0, 0,
-	    "P", "prefix of every Redis key (roomd:)" },
-	{ "config", OPT_STRING, F(config), 0, 0, IN_ARGV | IN_ENV,
-	    check_nonempty, 0, 0, "FILE", "read name = value lines from FILE" },
-	{ "auth-secret", OPT_STRING, F(auth_secret), 0, 0, IN_ALL,
-	    check_nonempty, 0, 1, "S", "HMAC secret of client tokens" },
-	{ "auth-secret-file", OPT_STRING, F(auth_secret_file), 0, 0, IN_ALL,
-	    check_nonempty, 0, 0, "F", "read the secret from F" },
-	{ "insecure", OPT_FLAG, F(insecure), 0, 0, IN_ALL, NULL, 0, 0, NULL,
-	    "allow anonymous clients on a non-loopback address" },
-	{ "node-id", OPT_STRING, F(node_id), 0, 0, IN_ALL, check_node_id, 0,
-	    0, "ID", "this node's id (generated)" },
-	{ "history", OPT_UINT, F(history), 1, 1000000, IN_ALL, NULL, 0, 0,
-	    "N", "frames kept per room (1000)" },
-	{ "room-ttl", OPT_UINT, F(room_ttl), 1, 31536000, IN_ALL, NULL, 0, 0,
-	    "SECS", "idle room lifetime (10800)" },
-	{ "empty-ttl", OPT_UINT, F(empty_ttl), 0, 31536000, IN_ALL, NULL, 0, 0,
-	    "SECS", "lifetime of a closed room's keys, 0 deletes (60)" },
-	{ "max-frame", OPT_UINT, F(max_frame), 256, 16777216, IN_ALL, NULL, 0,
-	    0, "BYTES", "largest client frame (65536)" },
-	{ "max-rooms-per-conn", OPT_UINT, F(max_rooms_per_conn), 1, 10000,
-	    IN_ALL, NULL, 0, 0, "N", "rooms one connection may join (32)" },
-	{ "max-conns", OPT_UINT, F(max_conns), 1, 1000000, IN_ALL, NULL, 0, 0,
-	    "N", "connections at once (20000)" },
-	{ "rate", OPT_UINT, F(rate), 1, 1000000, IN_ALL, NULL, 0, 0,
-	    "MSGS_PER_SEC", "requests per second per connection (100)" },
-	{ "log-level", OPT_LEVEL, F(log_level), 0, 0, IN_ALL, NULL, 0, 0,
-	    "debug|info|warn|error", "lowest level logged (info)" },
-	{ "log-format", OPT_FORMAT, F(log_format), 0, 0, IN_ALL, NULL, 0, 0,
-	    "text|json", "log line format (text)" },
-	/* The application's back end (BACKEND.md). */
-	{ "api-key", OPT_STRING, F(api_key), 0, 0, IN_ALL, check_nonempty, 0,
-	    1, "K", "key of the HTTP API (off without one)" },
-	{ "api-key-file", OPT_STRING, F(api_key_file), 0, 0, IN_ALL,
-	    check_nonempty, 0, 0, "F", "read the API key from F" },
-	{ "connect-url", OPT_STRING, F(connect_url), 0, 0, IN_ALL,
-	    check_http_url, 0, 0, "URL", "back end that authorises connections" },
-	{ "publish-url", OPT_STRING, F(publish_url), 0, 0, IN_ALL,
-	    check_http_url, 0, 0, "URL", "back end that checks events" },
-	{ "publish-events", OPT_STRING, F(publish_events), 0, 0, IN_ALL,
-	    check_patterns, 0, 0, "PATTERNS", "events the publish hook sees (*)" },
-	{ "hook-timeout", OPT_UINT, F(hook_timeout), 1, 600, IN_ALL, NULL, 0,
-	    0, "SECS", "wait for a hook or webhook answer (3)" },
-	{ "webhook-url", OPT_STRING, F(webhook_url), 0, 0, IN_ALL,
-	    check_http_url, 0, 0, "URL", "back end told what happens in rooms" },
-	{ "webhook-secret", OPT_STRING, F(webhook_secret), 0, 0, IN_ALL,
-	    check_nonempty, 0, 1, "S", "HMAC key of webhook signatures" },
-	{ "webhook-secret-file", OPT_STRING, F(webhook_secret_file), 0, 0,
-	    IN_ALL, check_nonempty, 0, 0, "F", "read the webhook secret from F" },
-	{ "webhook-events", OPT_STRING, F(webhook_events), 0, 0, IN_ALL,
-	    check_patterns, 0, 0, "PATTERNS", "events also sent as notices "
-	    "(none)" },
-	{ "webhook-retry", OPT_UINT, F(webhook_retry), 1, 604800, IN_ALL, NULL,
-	    0, 0, "SECS", "retry a failing webhook this long (3600)" },
-	{ "check-config", OPT_FLAG, F(check_config), 0, 0, IN_ARGV, NULL, 0, 0,
-	    NULL, "check the settings and exit" },
-	{ "help", OPT_HELP, 0, 0, 0, IN_ARGV, NULL, 0, 0, NULL,
-	    "print this help and exit (also -h)" },
-	{ "version", OPT_VERSION, 0, 0, 0, IN_ARGV, NULL, 0, 0, NULL,
-	    "print the version and exit (also -V)" },
-};
-#undef F
-#define NOPTS (sizeof opts / sizeof opts[0])
-
 /* What config_load tracks while it merges the sources. */
 struct loader {
 	struct config *cfg;
-	enum config_src src[NOPTS];	/* who set each option */
-	char *where[NOPTS];		/* "--x", "ROOMD_X" or "FILE:LINE" */
+	enum config_src src[CONFIG_NOPTS];	/* who set each option */
+	char *where[CONFIG_NOPTS];		/* "--x", "ROOMD_X" or "FILE:LINE" */
 };
 
 /* Where a value being applied comes from, for error messages. */
@@ -142,31 +29,6 @@ struct origin {
 	const char *file;	/* SRC_FILE */
 	size_t line;
 };
-
-static const struct opt *
-opt_find(const char *name, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < NOPTS; i++) {
-		if (strlen(opts[i].name) == len &&
-		    strncmp(opts[i].name, name, len) == 0)
-			return &opts[i];
-	}
-	return NULL;
-}
-
-/* Name of the environment variable for an option: ROOMD_MAX_FRAME. */
-static void
-opt_env_name(const struct opt *o, char *out, size_t outlen)
-{
-	size_t i;
-
-	snprintf(out, outlen, "ROOMD_%s", o->name);
-	for (i = 6; out[i] != '\0'; i++)
-		out[i] = (out[i] == '-') ? '_' : (char)toupper(
-		    (unsigned char)out[i]);
-}
 
 /* Describe an origin the short way: "--history", "ROOMD_HISTORY", "F:3". */
 static char *
@@ -248,74 +110,9 @@ parse_bool(const char *s, int *out)
 	return -1;
 }
 
-static int
-check_listen(const struct opt *o, const char *v, char **why)
-{
-	char host[256];
-	int port;
-
-	(void)o;
-	return hostport_parse(v, host, sizeof host, &port, why);
-}
-
-static int
-check_redis(const struct opt *o, const char *v, char **why)
-{
-	struct redis_url u;
-
-	(void)o;
-	return redis_url_parse(v, &u, why);
-}
-
 /*
- * Keys are built as prefix + name, so whitespace would split commands in
- * redis-cli and braces would steal the room's hash tag.
- */
-static int
-check_prefix(const struct opt *o, const char *v, char **why)
-{
-	const unsigned char *p;
-
-	(void)o;
-	if (*v == '\0' || strlen(v) > 64) {
-		*why = xstrdup("expected 1 to 64 characters");
-		return -1;
-	}
-	for (p = (const unsigned char *)v; *p != '\0'; p++) {
-		if (*p <= ' ' || *p == 0x7f || *p == '{' || *p == '}') {
-			*why = xstrdup("spaces, control characters and braces "
-			    "are not allowed");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-check_node_id(const struct opt *o, const char *v, char **why)
-{
-	(void)o;
-	if (!id_valid(v, strlen(v))) {
-		*why = xstrdup("expected 1 to 64 of A-Z a-z 0-9 _ . : -");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_nonempty(const struct opt *o, const char *v, char **why)
-{
-	(void)o;
-	if (*v == '\0') {
-		*why = xstrdup("must not be empty");
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The other half of a secret / secret-file pair (auth-secret,
- * api-key, webhook-secret), or -1.
+ * The other half of a secret / secret-file pair (auth-secret, api-key,
+ * webhook-secret), or -1.
  */
 static int
 opt_partner(const struct opt *o)
@@ -334,60 +131,7 @@ opt_partner(const struct opt *o)
 		return -1;
 	if (!(p->secret || o->secret))
 		return -1;
-	return (int)(p - opts);
-}
-
-/* An http:// or https:// URL with a host. */
-static int
-check_http_url(const struct opt *o, const char *v, char **why)
-{
-	const char *h;
-
-	(void)o;
-	if (strncmp(v, "http://", 7) == 0)
-		h = v + 7;
-	else if (strncmp(v, "https://", 8) == 0)
-		h = v + 8;
-	else {
-		*why = xstrdup("must be an http:// or https:// URL");
-		return -1;
-	}
-	if (*h == '\0' || *h == '/' || strpbrk(v, " \t\r\n") != NULL) {
-		*why = xstrdup("must be an http:// or https:// URL with a host");
-		return -1;
-	}
-	return 0;
-}
-
-/* Comma-separated event-name patterns: ids with '*' wildcards. */
-static int
-check_patterns(const struct opt *o, const char *v, char **why)
-{
-	const char *p = v, *e;
-	size_t n;
-
-	(void)o;
-	if (*v == '\0')
-		return 0;
-	for (;;) {
-		e = strchr(p, ',');
-		n = e != NULL ? (size_t)(e - p) : strlen(p);
-		if (n == 0 || n > ID_MAX) {
-			*why = xstrdup("must be event-name patterns, "
-			    "comma-separated");
-			return -1;
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (p[i] != '*' && !id_valid(p + i, 1)) {
-				xasprintf(why, "pattern '%.*s' may hold only "
-				    "A-Z a-z 0-9 _ . : - and *", (int)n, p);
-				return -1;
-			}
-		}
-		if (e == NULL)
-			return 0;
-		p = e + 1;
-	}
+	return (int)(p - config_opts);
 }
 
 /*
@@ -399,7 +143,7 @@ static int
 opt_apply(struct loader *ld, const struct opt *o, const char *value,
     const struct origin *org, char **cause)
 {
-	size_t i = (size_t)(o - opts);
+	size_t i = (size_t)(o - config_opts);
 	char *base = (char *)ld->cfg, *why = NULL, **sp;
 	uint64_t u = 0;
 	int b = 0, partner, r;
@@ -580,15 +324,15 @@ load_env(struct loader *ld, char **cause)
 	const char *v;
 	size_t i;
 
-	for (i = 0; i < NOPTS; i++) {
-		if (!(opts[i].in & IN_ENV))
+	for (i = 0; i < CONFIG_NOPTS; i++) {
+		if (!(config_opts[i].in & IN_ENV))
 			continue;
-		opt_env_name(&opts[i], env, sizeof env);
+		opt_env_name(&config_opts[i], env, sizeof env);
 		v = getenv(env);
 		if (v == NULL || *v == '\0')
 			continue;
 		org.env = env;
-		if (opt_apply(ld, &opts[i], v, &org, cause) != 0)
+		if (opt_apply(ld, &config_opts[i], v, &org, cause) != 0)
 			return -1;
 	}
 	return 0;
@@ -693,6 +437,9 @@ load_file(struct loader *ld, const char *path, char **cause)
 	return rc;
 }
 
+/* Longest secret file read; HMAC keys are a few dozen bytes. */
+#define SECRET_FILE_MAX 65536
+
 /*
  * Read a secret file into *out, without its trailing newlines (editors add
  * one, and a newline in an HMAC key would be invisible and wrong).
@@ -712,8 +459,17 @@ read_secret(const char *path, const char *where, char **out, char **cause)
 		return -1;
 	}
 	buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
 		buf_add(&b, chunk, n);
+		/* A device such as /dev/zero would fill memory. */
+		if (b.len > SECRET_FILE_MAX) {
+			xasprintf(cause, "%s: secret file '%s' is over %d bytes",
+			    where, path, SECRET_FILE_MAX);
+			fclose(f);
+			buf_free(&b);
+			return -1;
+		}
+	}
 	if (ferror(f)) {
 		xasprintf(cause, "%s: cannot read secret file '%s': %s", where,
 		    path, strerror(errno));
@@ -734,32 +490,31 @@ read_secret(const char *path, const char *where, char **out, char **cause)
 	return 0;
 }
 
-/* Fill in the defaults documented in config.h. */
+/*
+ * Fill in every option's default from the table, through the same checks
+ * as any other value: a default that does not pass is a bug in the table.
+ */
 static void
-config_defaults(struct config *cfg)
+config_defaults(struct loader *ld)
 {
-	memset(cfg, 0, sizeof *cfg);
-	cfg->listen = xstrdup("127.0.0.1:7700");
-	cfg->redis = xstrdup("redis://127.0.0.1:6379/0");
-	cfg->prefix = xstrdup("roomd:");
-	cfg->history = 1000;
-	cfg->room_ttl = 10800;
-	cfg->empty_ttl = 60;
-	cfg->max_frame = 65536;
-	cfg->max_rooms_per_conn = 32;
-	cfg->max_conns = 20000;
-	cfg->rate = 100;
-	cfg->log_level = LOG_LEVEL_INFO;
-	cfg->log_format = LOG_FORMAT_TEXT;
-	cfg->publish_events = xstrdup("*");
-	cfg->hook_timeout = 3;
-	cfg->webhook_retry = 3600;
+	struct origin org = { SRC_DEFAULT, NULL, NULL, 0 };
+	char *cause = NULL;
+	size_t i;
+
+	memset(ld->cfg, 0, sizeof *ld->cfg);
+	for (i = 0; i < CONFIG_NOPTS; i++) {
+		if (config_opts[i].def == NULL)
+			continue;
+		if (opt_apply(ld, &config_opts[i], config_opts[i].def, &org,
+		    &cause) != 0)
+			fatalx("config: bad default: %s", cause);
+	}
 }
 
 static size_t
 opt_index(const char *name)
 {
-	return (size_t)(opt_find(name, strlen(name)) - opts);
+	return (size_t)(opt_find(name, strlen(name)) - config_opts);
 }
 
 /* Turn the merged options into the derived fields; 0 or -1 with *cause. */
@@ -784,6 +539,7 @@ config_derive(struct loader *ld, char **cause)
 		free(cfg->auth_secret);
 		cfg->auth_secret = secret;
 	}
+	/* backend (BACKEND.md): the API key and the webhook secret. */
 	if (cfg->api_key_file != NULL) {
 		if (read_secret(cfg->api_key_file,
 		    ld->where[opt_index("api-key-file")], &secret, cause) != 0)
@@ -821,9 +577,9 @@ config_load(struct config *cfg, int argc, char **argv, char **cause)
 	int rc;
 
 	*cause = NULL;
-	config_defaults(cfg);
 	memset(&ld, 0, sizeof ld);
 	ld.cfg = cfg;
+	config_defaults(&ld);
 
 	/* Highest precedence first: the command line names the file. */
 	rc = load_argv(&ld, argc, argv, cause);
@@ -835,7 +591,7 @@ config_load(struct config *cfg, int argc, char **argv, char **cause)
 	if (rc == CONFIG_OK && config_derive(&ld, cause) != 0)
 		rc = CONFIG_ERROR;
 
-	for (i = 0; i < NOPTS; i++)
+	for (i = 0; i < CONFIG_NOPTS; i++)
 		free(ld.where[i]);
 	if (rc != CONFIG_OK)
 		config_free(cfg);
@@ -868,47 +624,4 @@ config_free(struct config *cfg)
 	cfg->webhook_events = NULL;
 	cfg->listen = cfg->redis = cfg->prefix = cfg->config = NULL;
 	cfg->auth_secret = cfg->auth_secret_file = cfg->node_id = NULL;
-}
-
-/* Print the synopsis and one line per option, from the option table. */
-void
-config_usage(FILE *f)
-{
-	char left[64];
-	size_t i;
-
-	fprintf(f,
-	    "usage: roomd [--listen ADDR:PORT] [--redis URL] [--prefix P] "
-	    "[--config FILE]\n"
-	    "             [--auth-secret S | --auth-secret-file F] "
-	    "[--insecure]\n"
-	    "             [--node-id ID] [--history N] [--room-ttl SECS] "
-	    "[--empty-ttl SECS]\n"
-	    "             [--max-frame BYTES] [--max-rooms-per-conn N] "
-	    "[--max-conns N]\n"
-	    "             [--rate MSGS_PER_SEC] [--log-level LEVEL] "
-	    "[--log-format text|json]\n"
-	    "             [--api-key K | --api-key-file F] [--connect-url URL]\n"
-	    "             [--publish-url URL] [--publish-events PATTERNS] "
-	    "[--hook-timeout SECS]\n"
-	    "             [--webhook-url URL] [--webhook-secret S | "
-	    "--webhook-secret-file F]\n"
-	    "             [--webhook-events PATTERNS] [--webhook-retry SECS]\n"
-	    "             [--check-config]\n\n");
-	for (i = 0; i < NOPTS; i++) {
-		if (opts[i].arg != NULL)
-			snprintf(left, sizeof left, "--%s %s", opts[i].name,
-			    opts[i].arg);
-		else
-			snprintf(left, sizeof left, "--%s", opts[i].name);
-		if (strlen(left) > 24)
-			fprintf(f, "  %s\n  %-24s  %s\n", left, "",
-			    opts[i].help);
-		else
-			fprintf(f, "  %-24s  %s\n", left, opts[i].help);
-	}
-	fprintf(f, "\nEvery option can also be set as ROOMD_NAME in the "
-	    "environment (ROOMD_LISTEN,\nROOMD_AUTH_SECRET) or as 'name = "
-	    "value' in the config file; the command line\nwins over the "
-	    "environment, which wins over the file.\n");
 }

@@ -38,6 +38,8 @@ files() {
 0644 completions/roomd.fish $FISHCOMPDIR/roomd.fish
 0644 dist/roomd.conf.example $DOCDIR/roomd.conf.example
 0644 dist/roomd.service $UNITDIR/roomd.service
+0644 daemon/www/roomd.js $DATADIR/roomd/roomd.js
+0644 daemon/www/roomd.d.ts $DATADIR/roomd/roomd.d.ts
 LIST
 }
 
@@ -62,6 +64,7 @@ uninstall)
 		rm -f "$DESTDIR$dst"
 	done
 	rmdir "$DESTDIR$DOCDIR" 2>/dev/null || true
+	rmdir "$DESTDIR$DATADIR/roomd" 2>/dev/null || true
 	;;
 list)
 	files | while read -r mode src dst; do

@@ -131,44 +131,6 @@ jwt_hmac(const char *secret, size_t secretlen, const char *data, size_t n,
 	return 0;
 }
 
-/* Return 1 if the n bytes at s are valid UTF-8 (RFC 3629), else 0. */
-static int
-jwt_utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0, len, k;
-	uint32_t cp;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-			len = 2;
-			cp = s[i] & 0x1f;
-		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
-			len = 3;
-			cp = s[i] & 0x0f;
-		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-			len = 4;
-			cp = s[i] & 0x07;
-		} else
-			return 0;
-		if (len > n - i)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
 /*
  * Parse n decoded bytes at p (NUL-terminated) as one JSON object. Return it
  * (the caller deletes it) or NULL. NUL characters are refused, raw or as a
@@ -372,7 +334,7 @@ jwt_read_claims(const unsigned char *p, size_t n, int64_t now,
 		goto out;
 	}
 	/* cJSON passes raw bytes through; sub is echoed in text frames. */
-	if (!jwt_utf8_valid((const unsigned char *)sub->valuestring, sublen)) {
+	if (!utf8_valid(sub->valuestring, sublen)) {
 		jwt_fail(cause, "claim 'sub' is not valid utf-8");
 		goto out;
 	}

@@ -1,4 +1,7 @@
-/* log.c: one line per event on stderr, as logfmt text or JSON. */
+/*
+ * log.c: one line per event on stderr, as logfmt text or JSON for roomd,
+ * or as "roomctl: what went wrong" for a command-line tool.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,47 +78,11 @@ log_enabled(enum log_level level)
 }
 
 /*
- * Return the length of the valid UTF-8 sequence starting at s (at most n
- * bytes available), or 0 when it is not valid (overlong, surrogate, too big
- * or truncated).
- */
-static size_t
-log_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/*
  * Append msg to out escaped for the line format, so that nothing a client
  * sent can end the line early or forge another field or line. Text escapes
  * control bytes as \xNN; JSON uses \u00XX and replaces invalid UTF-8 with
- * U+FFFD so the line always parses.
+ * U+FFFD so the line always parses. The CLI format escapes control bytes
+ * only: its line has no fields to forge.
  */
 static size_t
 log_escape(char *out, size_t off, size_t size, const char *msg)
@@ -123,6 +90,7 @@ log_escape(char *out, size_t off, size_t size, const char *msg)
 	const unsigned char *s = (const unsigned char *)msg;
 	size_t n = strlen(msg), i = 0, len;
 	int json = (log_fmt == LOG_FORMAT_JSON);
+	int cli = (log_fmt == LOG_FORMAT_CLI);
 	char esc[8];
 	const char *e;
 
@@ -133,10 +101,10 @@ log_escape(char *out, size_t off, size_t size, const char *msg)
 		len = 1;
 		switch (c) {
 		case '"':
-			e = "\\\"";
+			e = cli ? NULL : "\\\"";
 			break;
 		case '\\':
-			e = "\\\\";
+			e = cli ? NULL : "\\\\";
 			break;
 		case '\n':
 			e = "\\n";
@@ -153,7 +121,7 @@ log_escape(char *out, size_t off, size_t size, const char *msg)
 				    json ? "\\u%04x" : "\\x%02x", c);
 				e = esc;
 			} else if (json && c >= 0x80) {
-				len = log_utf8_len(s + i, n - i);
+				len = utf8_seq_len(s + i, n - i);
 				if (len == 0) {
 					e = "\\ufffd";
 					len = 1;
@@ -209,6 +177,13 @@ log_vlog(enum log_level level, const char *fmt, va_list ap, int with_errno)
 	snprintf(ts + n, sizeof ts - (size_t)n, ".%03ldZ",
 	    tv.tv_nsec / 1000000);
 
+	if (log_fmt == LOG_FORMAT_CLI) {
+		/* No time or level: one "roomctl: what went wrong" line. */
+		n = snprintf(line, sizeof line, "%s: ", log_progname);
+		off = log_escape(line, (size_t)n, sizeof line - 1, msg);
+		line[off++] = '\n';
+		goto out;
+	}
 	if (log_fmt == LOG_FORMAT_JSON)
 		n = snprintf(line, sizeof line,
 		    "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
@@ -222,7 +197,7 @@ log_vlog(enum log_level level, const char *fmt, va_list ap, int with_errno)
 	else
 		line[off++] = '"';
 	line[off++] = '\n';
-
+out:
 	/* One write per line so lines from several processes do not mix. */
 	if (write(STDERR_FILENO, line, off) < 0) {
 		/* Nowhere left to report it. */

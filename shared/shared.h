@@ -14,6 +14,8 @@
 #define ROOMD_VERSION "0.1.0"
 #define ROOMD_PROTOCOL 1
 
+#include "defaults.h"
+
 #define printflike(a, b) __attribute__((format(printf, a, b)))
 #define nonnull_return __attribute__((returns_nonnull))
 
@@ -22,7 +24,8 @@
 
 /* log.c */
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
-enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+/* LOG_FORMAT_CLI: "progname: msg", for a command-line tool's errors. */
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON, LOG_FORMAT_CLI };
 void log_init(const char *progname, enum log_level, enum log_format);
 int log_level_parse(const char *, enum log_level *);
 int log_format_parse(const char *, enum log_format *);
@@ -34,6 +37,10 @@ void log_warnx(const char *, ...) printflike(1, 2);
 void log_error(const char *, ...) printflike(1, 2);
 void fatal(const char *, ...) printflike(1, 2) __attribute__((noreturn));
 void fatalx(const char *, ...) printflike(1, 2) __attribute__((noreturn));
+
+/* utf8.c: RFC 3629 UTF-8. */
+size_t utf8_seq_len(const unsigned char *, size_t);
+int utf8_valid(const void *, size_t);
 
 /* util.c */
 void *xmalloc(size_t) nonnull_return;

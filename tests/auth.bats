@@ -115,7 +115,7 @@ EOF
 	sim --token "$tok" - <<'EOF'
 expect welcome user=late
 join r
-sleep 5s
+poll {"type":"presence","room":"r"} until error code=unauthorized every 200ms within 10s
 send {"type":"publish","room":"r","event":"e","ref":"p"}
 expect error ref=p code=unauthorized
 send {"type":"join","room":"r2","ref":"j"}

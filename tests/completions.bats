@@ -275,13 +275,16 @@ zpty z zsh -f -i
 zpty -w z "PS1='> '; fpath=($dir \$fpath); autoload -U compinit; compinit -u -d $dir/.zcd"
 zpty -w z "compadd() { local -a __h; builtin compadd -A __h \"\$@\"; print -rl -- \$__h >>| $out; builtin compadd \"\$@\" }"
 zpty -w z "zstyle ':completion:*' list-prompt ''; zstyle ':completion:*' menu no"
+# _main_complete runs comppostfuncs once every compadd is done: it marks
+# the end of the completion, so nothing here waits a fixed time.
+zpty -w z "__done() { : >| $out.done }; comppostfuncs=(__done)"
 : >| $out
+rm -f $out.done
 zpty -w -n z "$line"$'\t'
-for i in {1..50}; do
-	[[ -s $out ]] && break
+for i in {1..100}; do
+	[[ -e $out.done ]] && break
 	sleep 0.1
 done
-sleep 0.3
 zpty -d z
 EOF
 	timeout 20 zsh -f "$d/cap.zsh" "$d" "$d/out" "$1" >/dev/null 2>&1

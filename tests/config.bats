@@ -146,7 +146,7 @@ EOF
 	wait_for 10 eval '[ "$(redis_cli hlen "${prefix}room:{a}:members")" = 1 ]'
 	# room-ttl 100 on the room's keys.
 	ttl=$(redis_cli ttl "${prefix}room:{a}")
-	[ "$ttl" -gt 0 ] && [ "$ttl" -le 100 ]
+	assert_between "$ttl" 1 100 "ttl with --room-ttl 100"
 	# max-conns 1.
 	sim --url "$url" --token "$tok" - <<'EOF'
 expect refused status=503

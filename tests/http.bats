@@ -18,6 +18,7 @@ load lib/common
 	assert_output --partial application/json
 	wait_for 5 healthz_is n2 200
 	run http_body n2 /healthz
+	assert_success
 	run jq -r .node <<<"$output"
 	assert_output n2
 }
@@ -142,6 +143,7 @@ EOF
 	redis_stop
 	wait_for 5 healthz_is n1 503
 	run http_body n1 /healthz
+	assert_success
 	run jq -c '[.status, .node, .redis]' <<<"$output"
 	assert_output '["unavailable","n1",false]'
 	run metric n1 roomd_redis_up
@@ -158,6 +160,7 @@ EOF
 	wait_for 15 healthz_is n1 200
 	wait_for 5 healthz_is n2 200
 	run http_body n1 /healthz
+	assert_success
 	run jq -c '[.status, .redis]' <<<"$output"
 	assert_output '["ok",true]'
 	run metric n1 roomd_redis_up
@@ -174,6 +177,7 @@ EOF
 	redis_cli client pause 6500 write
 	wait_for 8 healthz_is n1 503
 	run http_body n1 /healthz
+	assert_success
 	run jq -c '[.status, .redis]' <<<"$output"
 	assert_output '["unavailable",true]'
 	# The pause ends by itself: healthy again.

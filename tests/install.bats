@@ -35,6 +35,8 @@ expected() {
 644 usr/share/fish/vendor_completions.d/roomd.fish
 644 usr/share/doc/roomd/roomd.conf.example
 644 usr/lib/systemd/system/roomd.service
+644 usr/share/roomd/roomd.js
+644 usr/share/roomd/roomd.d.ts
 LIST
 }
 

@@ -23,7 +23,7 @@ EOF
 	assert_output '[["n1",true,2,1],["n2",true,0,0]]'
 	# Each has a TTL: it expires unless refreshed.
 	ttl=$(redis_cli ttl roomd:node:n1)
-	[ "$ttl" -gt 0 ] && [ "$ttl" -le 10 ]
+	assert_between "$ttl" 1 10 "ttl of roomd:node:n1"
 	"$ROOMCTL" --redis "$REDIS_URL" publish r end
 	sim_wait hold
 	assert_success
@@ -105,8 +105,11 @@ EOF
 	assert_output --partial '"type":"room_closed"'
 	run "$ROOMCTL" --redis "$REDIS_URL" --json nodes
 	assert_output '[]'
+	# Both lost their node: neither sim ends well.
 	sim_wait a
+	assert_failure
 	sim_wait b
+	assert_failure
 }
 
 @test "a node restarted with the same --node-id before its key expires still loses its old members" {
@@ -122,6 +125,7 @@ EOF
 	wait_for 10 members_are r 2
 	roomd_kill n1
 	sim_wait a
+	assert_failure
 	# Restarted at once, as a supervisor would.
 	roomd_start n1
 	sim_wait w

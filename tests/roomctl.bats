@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # roomctl.bats: the operator's subcommands (CLI.md "roomctl") against a real
 # redis-server and two roomd nodes: nodes, rooms, inspect, evict, replay,
-# publish and gc, in table and --json form, with their exit statuses.
+# publish and gc, in table and --json form, with their exit statuses, and
+# every error as one "roomctl: " line.
 
 load lib/common
 
@@ -497,7 +498,7 @@ EOF
 	wait_for 10 has_frame dst '"event":"live"'
 	stop_bg "$pid"
 	assert_success
-	run room_frames dst
+	run -0 room_frames dst
 	run jq -c 'select(.type == "event") | [.event, .data, .from]' <<<"$output"
 	assert_output '["live","x",{"conn":null,"user":"roomctl"}]'
 }
@@ -556,4 +557,53 @@ EOF
 	for c in nodes rooms inspect evict replay publish gc; do
 		assert_line --regexp "^  $c +"
 	done
+}
+
+# cli_error STATUS ARGS...: run roomctl; it exits STATUS and its stderr is
+# one "roomctl: ..." line (CLI.md), lowercase after the name, no logfmt.
+cli_error() {
+	local want=$1
+	shift
+	run --separate-stderr "$@"
+	[ "$status" -eq "$want" ] || {
+		echo "exit $status, want $want: $*: $stderr" >&2
+		return 1
+	}
+	[ "${#stderr_lines[@]}" -eq 1 ] || {
+		echo "not one line: $*: $stderr" >&2
+		return 1
+	}
+	assert_regex "$stderr" '^roomctl: [^A-Z]'
+	refute_regex "$stderr" '(^|[[:space:]])(time|level|msg)='
+}
+
+@test "every error roomctl prints is one 'roomctl: ' line, from commands, sim and shared code" {
+	local port bad=$BATS_TEST_TMPDIR/bad.sim ok=$BATS_TEST_TMPDIR/ok.sim
+	port=$(free_port)
+	printf 'join\n' >"$bad"
+	printf 'join r\n' >"$ok"
+	cli_error 1 "$ROOMCTL" --redis "redis://127.0.0.1:$port/0" nodes
+	redis_cli set 'roomd:room:{w}' x >/dev/null
+	cli_error 1 ctl inspect w
+	cli_error 1 ctl publish w e
+	cli_error 3 ctl evict nowhere
+	cli_error 2 "$ROOMCTL" sim --url "$URL_n1" "$bad"
+	cli_error 1 "$ROOMCTL" sim --url "$URL_n1" "$BATS_TEST_TMPDIR/none.sim"
+	cli_error 1 "$ROOMCTL" sim --url "ws://127.0.0.1:$port/ws" "$ok"
+	cli_error 1 "$ROOMCTL" sim --url "$URL_n1" --transcript /nonexistent/t "$ok"
+	cli_error 2 "$ROOMCTL" sim --url "ftp://x" "$ok"
+	cli_error 1 "$ROOMCTL" sim --url "ws://127.0.0.1:$port/ws" --clients 2 \
+	    --rooms 1 --rate 1 --duration 1
+	# Usage errors: the first line is the error, the usage follows.
+	run -2 --separate-stderr "$ROOMCTL" frobnicate
+	assert_equal "${stderr_lines[0]}" "roomctl: unknown command 'frobnicate'"
+	assert_regex "${stderr_lines[1]}" '^usage: roomctl '
+	# Out of memory, reported by shared/util.c, then abort(). A sanitizer
+	# build reserves more address space than any such limit allows.
+	if ! ldd "$ROOMCTL" | grep -q libasan; then
+		run --separate-stderr bash -c "ulimit -v 60000; exec '$ROOMCTL' sim --url '$URL_n1' --clients 100000 '$ok'"
+		[ "$status" -ne 0 ]
+		assert_regex "$stderr" '^roomctl: xcalloc: out of memory allocating [0-9]+ bytes'
+		refute_regex "$stderr" 'level='
+	fi
 }

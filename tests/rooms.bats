@@ -275,9 +275,11 @@ EOF
 	run bash -c "redis-cli -p $REDIS_PORT --raw xrevrange 'roomd:room:{gone}:events' + - count 1 | grep '^{' | jq -r '[.type, (.reason | type)] | join(\" \")'"
 	assert_output 'room_closed string'
 	run redis_cli pttl 'roomd:room:{gone}:events'
-	[ "$output" -gt 0 ] && [ "$output" -le 1000 ]
+	assert_success
+	assert_between "$output" 1 1000 "pttl of the closed room's events"
 	run redis_cli pttl 'roomd:room:{gone}'
-	[ "$output" -gt 0 ] && [ "$output" -le 1000 ]
+	assert_success
+	assert_between "$output" 1 1000 "pttl of the closed room"
 	run redis_cli zscore roomd:rooms gone
 	assert_output ''
 	wait_for 4 room_keys_gone gone

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # sim.bats: `roomctl sim` as a test driver (CLI.md "roomctl sim"): scripts
 # refused before anything connects, failures naming client, line and what
-# arrived, barrier, $i/$n/$room, the transcript, exit statuses.
+# arrived, barrier, $i/$n/$room, the transcript, exit statuses, the poll
+# step, and bounds against a hostile server.
 
 load lib/common
 
@@ -27,6 +28,12 @@ nothing_joined() {
 		'state probe key'
 		'join probe {"side":'
 		'barrier now'
+		'poll {"type":"ping"}'
+		'poll ping until ok'
+		'poll [1] until ok'
+		'poll {"type":"ping"} until'
+		'poll {"type":"ping"} until ok every'
+		'poll {"type":"ping"} until ok within 1s ref=1'
 	)
 	for line in "${bad[@]}"; do
 		sim --clients 2 "join probe
@@ -205,4 +212,87 @@ join r
 EOF
 	assert_failure 1
 	assert_output --partial "client 0"
+}
+
+@test "poll sends its frame until a reply matches, dropping the replies that do not" {
+	sim - <<'EOF'
+join r1
+poll {"type":"state.get","room":"r1","ref":"mine"} until ok state.k=2 every 50ms within 1s
+EOF
+	# Nobody sets k: the poll times out, and its ok replies were dropped.
+	assert_failure 1
+	assert_output --regexp '(line 2|:2).*timed out after 1s; got instead: '
+	refute_output --partial '"type":"ok"'
+	sim_bg setter - <<'EOF'
+join r1
+sleep 300ms
+state r1 k 2
+EOF
+	sim --transcript "$BATS_TEST_TMPDIR/t.jsonl" - <<'EOF'
+join r1
+poll {"type":"state.get","room":"r1"} until ok state.k=2 every 50ms within 10s
+send {"type":"ping","ref":"after"}
+expect ok ref=after
+expect ok within 100ms
+EOF
+	assert_failure 1
+	# The failing last line shows the frames kept: no state.get reply.
+	assert_output --regexp '(line 6|:6)'
+	refute_output --partial '"type":"ok"'
+	sim_wait setter
+	assert_success
+	# Every poll frame went out with a fresh ref.
+	tx_frames "$BATS_TEST_TMPDIR/t.jsonl" 0 out >"$BATS_TEST_TMPDIR/out.jsonl"
+	run jq -s -c '[.[] | select(.type == "state.get") | .ref]
+	    | (length > 1) and ((unique | length) == length)' "$BATS_TEST_TMPDIR/out.jsonl"
+	assert_output true
+}
+
+# hostile MODE: start tests/lib/hostile-ws.py, a server that upgrades one
+# client and then floods it (MODE frames or pings) and never reads, on a
+# free loopback port; sets HOSTILE_URL.
+hostile() {
+	local pf=$BATS_TEST_TMPDIR/hostile.port
+	python3 "$BATS_TEST_DIRNAME/lib/hostile-ws.py" "$1" "$pf" 3>&- &
+	_PROC[$!]="hostile $1"
+	wait_for 5 test -s "$pf"
+	HOSTILE_URL="ws://127.0.0.1:$(cat "$pf")/ws"
+}
+
+# sim_rss SCRIPT_TEXT: `run` roomctl sim on SCRIPT_TEXT against HOSTILE_URL;
+# the last output line is its peak memory, "maxrss_kb=N".
+sim_rss() {
+	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/hostile.sim"
+	run python3 -c 'import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:])
+print("maxrss_kb=%d" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(r.returncode)' timeout 30 "$ROOMCTL" sim --url "$HOSTILE_URL" \
+	    "$BATS_TEST_TMPDIR/hostile.sim"
+}
+
+# rss_max_kb: the peak memory allowed; a sanitizer build keeps shadow
+# memory and freed memory in quarantine, so it gets more.
+rss_max_kb() {
+	if ldd "$ROOMCTL" | grep -q libasan; then echo 600000; else echo 100000; fi
+}
+
+# hostile_fails MODE REGEXP: against a hostile server in MODE, a client
+# waiting 20 s fails at once with the message REGEXP, in bounded memory.
+hostile_fails() {
+	hostile "$1"
+	start=$(date +%s)
+	sim_rss 'expect never within 20s'
+	assert_failure 1
+	assert_line --index 0 --regexp "^roomctl: sim: client 0 \\(ws://127\\.0\\.0\\.1:[0-9]+/ws\\), line 1: expect never within 20s: $2"
+	[ $(($(date +%s) - start)) -lt 15 ]
+	rss=${lines[-1]#maxrss_kb=}
+	[ "$rss" -lt "$(rss_max_kb)" ]
+}
+
+@test "a server flooding frames that no step takes fails the client, in bounded memory" {
+	hostile_fails frames '10001 frames \([0-9]+ bytes\) came that no step took; more than 10000 frames or 16 MiB is a flood$'
+}
+
+@test "a server flooding pings and never reading the pongs fails the client, in bounded memory" {
+	hostile_fails pings 'the server is not reading: more than 8 MiB waiting to be sent$'
 }

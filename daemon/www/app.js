@@ -1,22 +1,22 @@
 // app.js: the roomd page: connect, join a room, watch its members, state
-// and frames live, and publish. Everything a stranger can write (room
-// names, meta, data, state) is shown with textContent, never parsed as HTML.
-'use strict';
+// and frames live, and publish, all through roomd.js. Reconnects and what
+// was recovered after them are shown as they happen. Everything a
+// stranger can write (room names, meta, data, state) is shown with
+// textContent, never parsed as HTML.
+import { Client } from '/roomd.js';
 
 const $ = (id) => document.getElementById(id);
-let ws = null, ref = 0, room = null;
-const pending = new Map();		// ref -> what to do with the ok
-const members = new Map();		// conn -> member
-const state = new Map();		// key -> value
+let client = null, room = null;
 
 function text(el, s) { el.textContent = s; return el; }
 function json(v) { return JSON.stringify(v); }
 
-function log(dir, frame) {
+// Add a line to the frames list: cls is in, out, note, error or recovered.
+function log(cls, s) {
 	const li = document.createElement('li');
-	li.className = dir + (frame && frame.type === 'error' ? ' error' : '');
-	text(li, (dir === 'out' ? '→ ' : '← ') +
-	    (typeof frame === 'string' ? frame : json(frame)));
+	li.className = cls;
+	const mark = { out: '→ ', note: '• ', error: '! ' }[cls] || '← ';
+	text(li, mark + s);
 	const list = $('frames');
 	list.appendChild(li);
 	while (list.children.length > 500)
@@ -27,6 +27,7 @@ function log(dir, frame) {
 function renderMembers() {
 	const ul = $('members');
 	ul.replaceChildren();
+	const members = room ? room.members : new Map();
 	for (const m of members.values()) {
 		const li = document.createElement('li');
 		text(li, `${m.conn} ${m.user === null ? '(anonymous)' : m.user}` +
@@ -37,164 +38,192 @@ function renderMembers() {
 	text($('member-count'), String(members.size));
 }
 
-function renderState(version) {
+function renderState() {
 	const t = $('state');
 	t.replaceChildren();
-	for (const [k, v] of state) {
+	if (room === null) {
+		text($('state-version'), '');
+		return;
+	}
+	for (const [k, v] of room.state) {
 		const tr = document.createElement('tr');
 		tr.appendChild(text(document.createElement('td'), k));
 		tr.appendChild(text(document.createElement('td'), json(v)));
 		t.appendChild(tr);
 	}
-	if (version !== undefined)
-		text($('state-version'), 'v' + version);
+	text($('state-version'), 'v' + room.stateVersion);
 }
 
-function setConnected(on) {
-	text($('status'), on ? 'connected' : 'disconnected');
-	$('status').className = 'status ' + (on ? 'on' : 'off');
-	$('connect').disabled = on;
-	$('disconnect').disabled = !on;
-	$('join').disabled = !on;
-	$('leave').disabled = !on || room === null;
-	$('publish').disabled = !on || room === null;
+// status: 'on', 'off' or 'wait' (reconnecting); the buttons follow it.
+function setStatus(status, label) {
+	text($('status'), label);
+	$('status').className = 'status ' + status;
+	const on = status === 'on';
+	$('connect').disabled = client !== null;
+	$('disconnect').disabled = client === null;
+	$('join').disabled = !on || room !== null;
+	$('leave').disabled = room === null;
+	$('publish').disabled = room === null;
 }
 
-function send(frame, onOk) {
-	if (!ws || ws.readyState !== WebSocket.OPEN)
-		return;
-	frame.ref = ++ref;
-	if (onOk)
-		pending.set(frame.ref, onOk);
-	const s = json(frame);
-	log('out', s);
-	ws.send(s);
-}
-
-function onFrame(f) {
-	log('in', f);
-	switch (f.type) {
-	case 'welcome':
-		text($('whoami'), `conn ${f.conn} on node ${f.node}` +
-		    (f.user ? ` as ${f.user}` : ''));
-		break;
-	case 'ok': {
-		const fn = pending.get(f.ref);
-		pending.delete(f.ref);
-		if (fn)
-			fn(f);
-		break;
-	}
-	case 'error':
-		pending.delete(f.ref);
-		break;
-	case 'member_joined':
-		if (f.room === room) {
-			members.set(f.member.conn, f.member);
-			renderMembers();
-		}
-		break;
-	case 'member_left':
-		if (f.room === room) {
-			members.delete(f.conn);
-			renderMembers();
-		}
-		break;
-	case 'state_changed':
-		if (f.room === room) {
-			if (f.value === null)
-				state.delete(f.key);
-			else
-				state.set(f.key, f.value);
-			renderState(f.state_version);
-		}
-		break;
-	case 'evicted':
-	case 'room_closed':
-		if (f.room === room) {
-			room = null;
-			members.clear();
-			renderMembers();
-			setConnected(true);
-		}
-		break;
-	}
+function left(why) {
+	log('note', why);
+	room = null;
+	renderMembers();
+	renderState();
+	setStatus(client && client.connected ? 'on' : 'off',
+	    client && client.connected ? 'connected' : 'disconnected');
 }
 
 function connect(ev) {
 	ev.preventDefault();
-	let url = $('url').value.trim();
-	const token = $('token').value.trim();
-	if (token)
-		url += (url.includes('?') ? '&' : '?') + 'token=' +
-		    encodeURIComponent(token);
+	const url = $('url').value.trim();
 	try {
-		ws = new WebSocket(url, 'roomd.v1');
+		client = new Client(url, {
+			// Asked again on every reconnect, so a new token can be
+			// pasted while the page is away.
+			token: () => $('token').value.trim() || null,
+		});
 	} catch (e) {
-		log('in', 'cannot connect: ' + e.message);
+		log('error', 'cannot connect: ' + e.message);
+		client = null;
 		return;
 	}
-	ws.onopen = () => setConnected(true);
-	ws.onmessage = (m) => {
-		let f;
-		try { f = JSON.parse(m.data); } catch (e) { log('in', m.data); return; }
-		onFrame(f);
-	};
-	ws.onclose = (e) => {
-		log('in', `closed ${e.code} ${e.reason}`);
-		ws = null;
-		room = null;
-		members.clear();
-		renderMembers();
-		setConnected(false);
-	};
+	let reconnects = 0;
+	client.on('welcome', (w) => {
+		text($('whoami'), `conn ${w.conn} on node ${w.node}` +
+		    (w.user ? ` as ${w.user}` : ''));
+		log('in', json(w));
+		if (reconnects > 0)
+			log('note', `reconnected (${reconnects}) to node ${w.node}`);
+		setStatus('on', 'connected');
+	});
+	client.on('disconnect', (d) => {
+		log('note', `closed ${d.code} ${d.reason}` +
+		    (d.willReconnect ? '' : ' (not reconnecting)'));
+		if (!d.willReconnect) {
+			client = null;
+			room = null;
+			renderMembers();
+			renderState();
+			setStatus('off', 'disconnected');
+		} else {
+			setStatus('wait', 'reconnecting');
+		}
+	});
+	client.on('reconnecting', (r) => {
+		reconnects++;
+		text($('reconnects'), String(reconnects));
+		log('note', `reconnecting in ${r.delay} ms (attempt ${r.attempt})`);
+		setStatus('wait', `reconnecting (attempt ${r.attempt})`);
+	});
+	client.on('error', (e) => log('error', `${e.code || 'error'}: ${e.message}`));
+	setStatus('wait', 'connecting');
+	client.connect().catch((e) => log('error', `${e.code}: ${e.message}`));
 }
 
-function join(ev) {
+function disconnect() {
+	if (client === null)
+		return;
+	const c = client;
+	client = null;
+	room = null;
+	c.close();
+	renderMembers();
+	renderState();
+	setStatus('off', 'disconnected');
+}
+
+async function join(ev) {
 	ev.preventDefault();
-	const r = $('room').value.trim();
-	const frame = { type: 'join', room: r };
+	const id = $('room').value.trim();
+	const opts = {};
 	const meta = $('meta').value.trim();
 	if (meta) {
-		try { frame.meta = JSON.parse(meta); } catch (e) {
-			log('in', 'meta is not JSON: ' + e.message);
+		try { opts.meta = JSON.parse(meta); } catch (e) {
+			log('error', 'meta is not JSON: ' + e.message);
 			return;
 		}
 	}
-	send(frame, (ok) => {
-		room = ok.room;
-		members.clear();
-		for (const m of ok.members)
-			members.set(m.conn, m);
-		state.clear();
-		for (const k of Object.keys(ok.state))
-			state.set(k, ok.state[k]);
+	log('out', json({ type: 'join', room: id, ...opts }));
+	let r;
+	try {
+		r = await client.join(id, opts);
+	} catch (e) {
+		log('error', `join: ${e.code}: ${e.message}`);
+		return;
+	}
+	room = r;
+	log('in', `joined ${r.id} at ${r.seq}, ${r.members.size} members`);
+	// Members and state are kept by roomd.js; redraw after each frame.
+	r.on('frame', (f) => {
+		log('in', json(f));
 		renderMembers();
-		renderState(ok.state_version);
-		setConnected(true);
+		renderState();
 	});
+	// After a reconnect: mark the frames the rejoin replayed, say how many.
+	r.on('recovered', ({ frames }) => {
+		markRecovered(frames);
+		log('note', `recovered ${frames.length} missed frame` +
+		    (frames.length === 1 ? '' : 's') + ` in ${r.id}`);
+		text($('recoveries'), String(Number($('recoveries').textContent) +
+		    frames.length));
+	});
+	r.on('resync', () => {
+		log('note', `history did not reach back: ${r.id} reloaded`);
+		renderMembers();
+		renderState();
+	});
+	r.on('evicted', (f) => { if (room === r) left(`evicted from ${f.room}: ${f.reason}`); });
+	r.on('room_closed', (f) => { if (room === r) left(`room ${f.room} closed: ${f.reason}`); });
+	r.on('error', (e) => { if (room === r) left(`rejoin of ${r.id} refused: ${e.code}`); });
+	renderMembers();
+	renderState();
+	setStatus('on', 'connected');
 }
 
-function leave() {
+// The recovered frames were already logged as they came: mark their lines.
+function markRecovered(frames) {
+	const seqs = new Set(frames.map((f) => f.seq));
+	for (const li of $('frames').children) {
+		if (li.className !== 'in')
+			continue;
+		const m = /"seq":"([0-9]+-[0-9]+)"/.exec(li.textContent);
+		if (m && seqs.has(m[1]))
+			li.className = 'recovered';
+	}
+}
+
+async function leave() {
 	if (room === null)
 		return;
 	const r = room;
-	send({ type: 'leave', room: r }, () => {
-		room = null;
-		members.clear();
-		renderMembers();
-		setConnected(true);
-	});
+	try {
+		await r.leave();
+	} catch (e) {
+		log('error', `leave: ${e.code}: ${e.message}`);
+	}
+	if (room === r)
+		left(`left ${r.id}`);
 }
 
-function publish(ev) {
+async function publish(ev) {
 	ev.preventDefault();
-	const frame = { type: 'publish', room: room, event: $('event').value.trim() };
-	const data = $('data').value.trim();
+	if (room === null)
+		return;
+	const name = $('event').value.trim();
+	let data = $('data').value.trim();
 	if (data) {
-		try { frame.data = JSON.parse(data); } catch (e) { frame.data = data; }
+		try { data = JSON.parse(data); } catch (e) { /* send as text */ }
+	} else {
+		data = undefined;
 	}
-	send(frame);
+	log('out', json({ type: 'publish', room: room.id, event: name, data }));
+	try {
+		await room.publish(name, data);
+	} catch (e) {
+		log('error', `publish: ${e.code}: ${e.message}`);
+	}
 }
 
 window.addEventListener('DOMContentLoaded', () => {
@@ -204,9 +233,9 @@ window.addEventListener('DOMContentLoaded', () => {
 	if (q.get('room'))
 		$('room').value = q.get('room');
 	$('connect-form').addEventListener('submit', connect);
-	$('disconnect').addEventListener('click', () => ws && ws.close(1000));
+	$('disconnect').addEventListener('click', disconnect);
 	$('join-form').addEventListener('submit', join);
 	$('leave').addEventListener('click', leave);
 	$('publish-form').addEventListener('submit', publish);
-	setConnected(false);
+	setStatus('off', 'disconnected');
 });

@@ -318,6 +318,17 @@ wait_for() {
 	return 1
 }
 
+# assert_between VALUE LO HI [WHAT]: fail the test unless VALUE is an integer
+# from LO to HI, printing it. For TTLs, counts and sizes: `[ a ] && [ b ]`
+# cannot fail a bats test when it is not the test's last line, since set -e
+# ignores the first command of an && list.
+assert_between() {
+	local v=$1 lo=$2 hi=$3 what=${4:-value}
+	[[ "$v" =~ ^-?[0-9]+$ ]] || fail "$what: '$v' is not an integer"
+	{ [ "$v" -ge "$lo" ] && [ "$v" -le "$hi" ]; } ||
+	    fail "$what: $v is not from $lo to $hi"
+}
+
 # members_are ROOM N: the room's members hash holds N entries.
 members_are() {
 	[ "$(redis_cli hlen "roomd:room:{$1}:members")" = "$2" ]
@@ -338,7 +349,12 @@ tx_frames() {
 # tx_jq FILE CLIENT FILTER: run FILTER (jq -s) over the client's received
 # frames as one array. The filter may use seqv (a seq as [ms, n]).
 tx_jq() {
-	tx_frames "$1" "$2" in | jq -s -c "$JQ_DEFS $3"
+	local frames
+	# Not a pipeline: a missing or broken transcript would otherwise look
+	# like a client that received nothing, and `length == 0` would pass.
+	frames=$(tx_frames "$1" "$2" in) ||
+	    { echo "tx_jq: cannot read transcript '$1'"; return 1; }
+	jq -s -c "$JQ_DEFS $3" <<<"$frames"
 }
 JQ_DEFS='def seqv: split("-") | map(tonumber);'
 
@@ -381,11 +397,15 @@ room_events() {
 	room_frames "$1" | jq -c 'select(.type == "event") | .event'
 }
 
-# check_seqs FILE: FILE holds a JSON array of seqs or of frames; fail unless
-# their seqs strictly increase.
+# check_seqs FILE: FILE holds a non-empty JSON array of seqs or of frames;
+# fail unless their seqs strictly increase.
 check_seqs() {
-	jq -r '.[] | if type == "object" then .seq else . end' "$1" |
-	    seqs_increasing
+	local seqs
+	# Not a pipeline: an unreadable file must fail, not pass with no seqs.
+	seqs=$(jq -r '.[] | if type == "object" then .seq else . end' "$1") ||
+	    { echo "check_seqs: cannot read seqs from '$1'"; return 1; }
+	[ -n "$seqs" ] || { echo "check_seqs: no seqs in '$1'"; return 1; }
+	seqs_increasing <<<"$seqs"
 }
 
 # ---------------------------------------------------------------------------

@@ -279,6 +279,9 @@ test_argv_errors(void **state)
 	    "No such file or directory", "--config", "/nonexistent/roomd.conf");
 	assert_load_error("bad value '' for --config: must not be empty",
 	    "--config", "");
+	/* A device is not read forever: a fuzzed config file may name one. */
+	assert_load_error("--auth-secret-file: secret file '/dev/zero' is over "
+	    "65536 bytes", "--auth-secret-file", "/dev/zero");
 }
 
 /* Run config_load with stdout captured; return what was printed. */
