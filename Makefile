@@ -165,7 +165,13 @@ fuzz: deps
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)bash tests/fuzz/run --secs $(FUZZ_SECS)
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) build/tests/cluster-probe
+
+# The cluster layer's test program (tests/cluster-layer.bats).
+build/tests/cluster-probe: tests/cluster/probe.c $(SHARED_OBJ) $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(SHARED_OBJ) $(PKG_LIBS)
 
 deps:
 	$(Q)sh mk/deps.sh

@@ -19,7 +19,7 @@
 #define SIM_SLACK_MS 10000		/* added to the run's global bound */
 /* Frames a client keeps for later expects: more fails it (a flood). */
 #define SIM_KEEP_FRAMES 10000
-#define SIM_KEEP_BYTES (16u << 20)
+#define SIM_KEEP_BYTES (64u << 20)	/* above roomd's 8 MiB queue, times a few */
 
 /* What a client is waiting for before its next step. */
 enum sim_wait {

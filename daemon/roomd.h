@@ -302,10 +302,6 @@ extern const struct req_entry req_history_entry;
 extern const struct req_entry req_rooms_entry;
 extern const struct req_entry req_ping_entry;
 
-/* redis_uv.c */
-struct redisAsyncContext;
-int redis_uv_attach(struct redisAsyncContext *, uv_loop_t *);
-
 /* room.c */
 struct local_room *room_find(const char *);
 struct local_room *room_of_channel(const char *, size_t);

@@ -70,6 +70,11 @@ void buf_addc(struct buf *, char);
 void buf_printf(struct buf *, const char *, ...) printflike(2, 3);
 char *buf_detach(struct buf *);
 
+/* redis_uv.c */
+struct redisAsyncContext;
+struct uv_loop_s;
+int redis_uv_attach(struct redisAsyncContext *, struct uv_loop_s *);
+
 /* url.c */
 struct redis_url {
 	int is_unix;		/* unix:///path */

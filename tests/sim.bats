@@ -290,7 +290,7 @@ hostile_fails() {
 }
 
 @test "a server flooding frames that no step takes fails the client, in bounded memory" {
-	hostile_fails frames '10001 frames \([0-9]+ bytes\) came that no step took; more than 10000 frames or 16 MiB is a flood$'
+	hostile_fails frames '10001 frames \([0-9]+ bytes\) came that no step took; more than 10000 frames or 64 MiB is a flood$'
 }
 
 @test "a server flooding pings and never reading the pongs fails the client, in bounded memory" {

@@ -1,5 +1,6 @@
 /*
- * redis_uv.c: attaches a hiredis async context to the libuv loop.
+ * redis_uv.c owns attaching a hiredis async context to a libuv loop, for
+ * roomd's store and the cluster layer alike.
  *
  * Why not hiredis's own adapters/libuv.h: in the hiredis 0.14 that Debian
  * ships, its poll callback returns early when libuv reports an error, so a
@@ -7,10 +8,13 @@
  * EPOLLERR forever. Here an error is handed to hiredis as readiness, which
  * makes it read the socket error and fail the connection properly.
  */
+#include <stdlib.h>
+
 #include <hiredis/async.h>
+#include <uv.h>
 
-#include "roomd.h"
-
+#include "shared.h"
+#include "cluster.h"
 struct redis_uv {
 	redisAsyncContext *ac;	/* NULL once hiredis has cleaned up */
 	uv_poll_t poll;
