@@ -293,11 +293,14 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return http_serve(wsi, in);
 	/* backend: the HTTP API's request bodies and answers. */
 	case LWS_CALLBACK_HTTP_BODY:
-		return s->api != NULL ? api_body(s->api, in, len) : 0;
+		return s != NULL && s->api != NULL ? api_body(s->api, in, len) :
+		    0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		return s->api != NULL ? api_body_done(wsi, s->api) : 0;
+		return s != NULL && s->api != NULL ? api_body_done(wsi, s->api) :
+		    0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return s->api != NULL ? api_writable(wsi, s->api) : 0;
+		return s != NULL && s->api != NULL ? api_writable(wsi, s->api) :
+		    0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:	/* lws frees s after this */
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (s != NULL && s->api != NULL) {
