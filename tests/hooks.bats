@@ -314,3 +314,19 @@ EOF
 	sim_wait a
 	assert_success
 }
+
+@test "over 1024 hook calls out: the rest fail at once with unavailable" {
+	backend_rules '{"/publish":{"hang":true}}'
+	publish_node n1 --rate 5000
+	frames=$(repeat 1100 'send {"type":"publish","room":"r1","event":"e","ref":@k@}')
+	run sim - <<EOF
+join r1
+$frames
+expect error ref=1099 code=unavailable within 15s
+EOF
+	assert_success
+	[ "$(metric n1 'roomd_hook_calls_total{hook="publish",outcome="timeout"}')" -le 1024 ]
+	[ "$(metric n1 'roomd_hook_calls_total{hook="publish",outcome="error"}')" -ge 76 ]
+	[ -z "$(room_events r1)" ]
+	healthz_is n1 200
+}
