@@ -6,8 +6,12 @@
  *
  * Order per room across nodes: one node at a time delivers, the holder of
  * the lease key <prefix>webhooks:lease (taken with SET NX PX, renewed every
- * second, expiring 5 s after its holder stops renewing), and it has one
- * request out at a time. The stream holds every room's notices in the
+ * second, expiring --hook-timeout + 5 s after its holder stops renewing),
+ * and it has one request out at a time. A holder starts a request only
+ * while its lease has at least --hook-timeout + 1 s to run, as of the
+ * last renewal Redis confirmed, so a holder cut off from Redis has given
+ * up on its last request before another node can take over: batches never
+ * overlap, even when the old holder is alive. The stream holds every room's notices in the
  * order their frames were written (both are written by one script), so
  * delivering the stream in order delivers each room's notices in seq
  * order. Batches are read through the consumer group the nodes share:
@@ -31,7 +35,7 @@
 #define WH_BATCH 100		/* notices per request */
 #define WH_POLL_MS 250		/* wait for more notices at most this long */
 #define WH_TICK_MS 1000		/* lease, config key and queue stats */
-#define WH_LEASE_MS 5000
+#define WH_LEASE_MS 5000	/* plus --hook-timeout */
 #define WH_CFG_TTL_MS 30000
 #define WH_BACKOFF_MIN_MS 1000
 #define WH_BACKOFF_MAX_MS 60000
@@ -59,7 +63,8 @@ static int enabled, stopping;
 static uv_timer_t tick_timer, poll_timer;
 static char k_stream[256], k_cfg[256], k_lease[256], k_status[256];
 static int leader;
-static uint64_t lease_until;	/* mono_ms(): deliver only before this */
+static uint64_t lease_until;	/* mono_ms(): start requests only before */
+static uint64_t lease_sent;	/* mono_ms() the last lease command left */
 static int busy;		/* a read, request or ack is out */
 static struct batch cur;	/* cur.n > 0: a batch is being delivered */
 static int group_ok;
@@ -118,7 +123,9 @@ lease_reply(redisReply *rr, void *arg)
 	if ((renewing && rr->type == REDIS_REPLY_INTEGER && rr->integer == 1) ||
 	    (!renewing && rr->type == REDIS_REPLY_STATUS)) {
 		leader = 1;
-		lease_until = mono_ms() + WH_LEASE_MS - WH_TICK_MS;
+		/* The lease runs from when the command was sent, at the
+		 * latest; a request started must end before it does. */
+		lease_until = lease_sent + WH_LEASE_MS - WH_TICK_MS;
 	} else if (renewing)
 		leader = 0;
 	if (leader && !was) {
@@ -184,7 +191,9 @@ tick(uv_timer_t *t)
 	argv[3] = "PX";
 	argv[4] = px;
 	store_command(NULL, NULL, 5, argv, NULL);
-	snprintf(px, sizeof px, "%d", WH_LEASE_MS);
+	snprintf(px, sizeof px, "%llu", (unsigned long long)(WH_LEASE_MS +
+	    cfg.hook_timeout * 1000));
+	lease_sent = mono_ms();
 	if (leader) {
 		argv[0] = "EVAL";
 		argv[1] = renew_lua;
@@ -472,6 +481,11 @@ try_send(void)
 	if (!leader) {
 		/* Another node holds the lease: it claims this batch. */
 		batch_clear();
+		return;
+	}
+	if (mono_ms() >= lease_until) {
+		/* Not confirmed lately: wait for the lease, or lose it. */
+		uv_timer_start(&poll_timer, retry_fire, WH_TICK_MS, 0);
 		return;
 	}
 	sign(cur.body.p, cur.body.len, sig, sizeof sig);

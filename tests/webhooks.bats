@@ -199,9 +199,9 @@ EOF
 
 @test "SIGKILL of the delivering node mid-batch: another node delivers that batch" {
 	backend_rules '{"/wh":[{"hang":true},{}]}'
-	wh_node n1 --webhook-events '*' --hook-timeout 30
+	wh_node n1 --webhook-events '*' --hook-timeout 2
 	wait_for 10 leader_of n1
-	wh_node n2 --webhook-events '*' --hook-timeout 30
+	wh_node n2 --webhook-events '*' --hook-timeout 2
 	member r1
 	for i in $(seq 5); do api_publish n2 r1 e "$i"; done
 	wait_for 10 backend_count /wh 1
