@@ -280,3 +280,22 @@ EOF
 	run "$ROOMCTL" --redis "$REDIS_URL" webhooks extra
 	assert_failure 2
 }
+
+@test "Redis restarted empty: a new lease, a new group, delivery goes on" {
+	wh_node n1 --webhook-events '*'
+	member r1
+	api_publish n1 r1 before
+	wait_for 10 eval 'notices | grep -q "\"event\":\"before\""'
+	redis_stop
+	wait_for 10 healthz_is n1 503
+	redis_restart
+	wait_for 15 healthz_is n1 200
+	# The member was written back; the group and the lease are new.
+	wait_for 10 members_are r1 1
+	wait_for 10 eval '[ "$(redis_cli exists roomd:webhooks:cfg)" = 1 ]'
+	api_publish n1 r1 after
+	wait_for 15 eval 'notices | grep -q "\"event\":\"after\""'
+	api_publish n1 r1 stop
+	sim_wait m-r1
+	assert_success
+}
