@@ -33,31 +33,6 @@ struct inspect {
 	size_t nmember;
 };
 
-static int
-inspect_is_numeric(const char *field)
-{
-	const char *const *f;
-
-	for (f = inspect_numeric; *f != NULL; f++) {
-		if (strcmp(*f, field) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* The value of field in a flat HGETALL reply, or NULL. */
-static const char *
-inspect_field(const redisReply *h, const char *field)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < h->elements; i += 2) {
-		if (strcmp(h->element[i]->str, field) == 0)
-			return h->element[i + 1]->str;
-	}
-	return NULL;
-}
-
 /* Parse JSON text from Redis; text that is not JSON becomes a string. */
 static cJSON *
 inspect_parse(const char *s)
@@ -214,29 +189,25 @@ static void
 inspect_print_json(const struct inspect *in)
 {
 	cJSON *o, *details, *members, *events, *j;
-	const char *k, *v, *sv;
+	const char *v, *sv;
 	char *frame, *text;
 	size_t i;
 
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "room", in->room);
 	details = cJSON_AddObjectToObject(o, "details");
-	for (i = 0; i + 1 < in->details->elements; i += 2) {
-		k = in->details->element[i]->str;
-		v = in->details->element[i + 1]->str;
-		if (strcmp(k, "max_members") == 0 && strtod(v, NULL) <= 0)
-			cJSON_AddNullToObject(details, k);
-		else if (inspect_is_numeric(k))
-			cJSON_AddNumberToObject(details, k, strtod(v, NULL));
-		else
-			cJSON_AddStringToObject(details, k, v);
-	}
+	redis_hash_json(details, in->details, inspect_numeric);
+	/* No limit is null, in the field's place. */
+	v = redis_hash_get(in->details, "max_members");
+	if (v != NULL && strtod(v, NULL) <= 0)
+		cJSON_ReplaceItemInObjectCaseSensitive(details, "max_members",
+		    cJSON_CreateNull());
 	members = cJSON_AddArrayToObject(o, "members");
 	for (i = 0; i < in->nmember; i++)
 		cJSON_AddItemToArray(members,
 		    cJSON_Duplicate(in->member[i], 1));
 	cJSON_AddItemToObject(o, "state", inspect_state_json(in));
-	sv = inspect_field(in->details, "state_version");
+	sv = redis_hash_get(in->details, "state_version");
 	cJSON_AddNumberToObject(o, "state_version",
 	    sv != NULL ? strtod(sv, NULL) : 0);
 	events = cJSON_AddArrayToObject(o, "events");
@@ -312,7 +283,7 @@ inspect_print_table(const struct inspect *in)
 
 	table_init(&t, 2, "room", in->room);
 	for (f = shown; *f != NULL; f++) {
-		v = inspect_field(in->details, *f);
+		v = redis_hash_get(in->details, *f);
 		if (strcmp(*f, "max_members") == 0 &&
 		    (v == NULL || strtod(v, NULL) <= 0))
 			v = "none";
@@ -320,11 +291,11 @@ inspect_print_table(const struct inspect *in)
 	}
 	snprintf(count, sizeof count, "%zu", in->nmember);
 	table_add(&t, "members", count);
-	v = inspect_field(in->details, "created_at");
+	v = redis_hash_get(in->details, "created_at");
 	fmt_time_ms(when, sizeof when, v != NULL &&
 	    parse_uint(v, 0, UINT64_MAX, &ms) == 0 ? ms : 0);
 	table_add(&t, "created_at", when);
-	v = inspect_field(in->details, "last_active");
+	v = redis_hash_get(in->details, "last_active");
 	fmt_time_ms(when, sizeof when, v != NULL &&
 	    parse_uint(v, 0, UINT64_MAX, &ms) == 0 ? ms : 0);
 	table_add(&t, "last_active", when);

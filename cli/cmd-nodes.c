@@ -18,34 +18,9 @@ static const char *const nodes_numeric[] = {
 };
 
 static int
-nodes_is_numeric(const char *field)
-{
-	const char *const *f;
-
-	for (f = nodes_numeric; *f != NULL; f++) {
-		if (strcmp(*f, field) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int
 nodes_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The value of field in a flat HGETALL reply, or NULL. */
-static const char *
-nodes_field(const redisReply *h, const char *field)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < h->elements; i += 2) {
-		if (strcmp(h->element[i]->str, field) == 0)
-			return h->element[i + 1]->str;
-	}
-	return NULL;
 }
 
 /* Add one node's row: the uptime comes from started_at and our clock. */
@@ -56,13 +31,13 @@ nodes_row(struct table *t, const char *id, const redisReply *h, uint64_t now)
 	uint64_t ms;
 	char uptime[32];
 
-	started = nodes_field(h, "started_at");
+	started = redis_hash_get(h, "started_at");
 	if (started != NULL && parse_uint(started, 1, UINT64_MAX, &ms) == 0)
 		fmt_age_ms(uptime, sizeof uptime, now > ms ? now - ms : 0);
 	else
 		snprintf(uptime, sizeof uptime, "-");
-	table_add(t, id, nodes_field(h, "addr"), nodes_field(h, "conns"),
-	    nodes_field(h, "rooms"), uptime, nodes_field(h, "version"));
+	table_add(t, id, redis_hash_get(h, "addr"), redis_hash_get(h, "conns"),
+	    redis_hash_get(h, "rooms"), uptime, redis_hash_get(h, "version"));
 }
 
 /* One node as {"id":..., fields...}, numbers where the field is numeric. */
@@ -70,19 +45,10 @@ static cJSON *
 nodes_json(const char *id, const redisReply *h)
 {
 	cJSON *o;
-	const char *k, *v;
-	size_t i;
 
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", id);
-	for (i = 0; i + 1 < h->elements; i += 2) {
-		k = h->element[i]->str;
-		v = h->element[i + 1]->str;
-		if (nodes_is_numeric(k))
-			cJSON_AddNumberToObject(o, k, strtod(v, NULL));
-		else
-			cJSON_AddStringToObject(o, k, v);
-	}
+	redis_hash_json(o, h, nodes_numeric);
 	return o;
 }
 

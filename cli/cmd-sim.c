@@ -12,7 +12,6 @@
 
 #include "roomctl.h"
 
-#define SIM_URL_DEFAULT "ws://127.0.0.1:7700/ws"
 #define SIM_CLIENTS_MAX 100000
 
 /* The script language, for `roomctl sim --help`. */
@@ -184,7 +183,7 @@ cmd_sim_parse(struct sim_opts *o, int argc, char **argv)
 	if (o->nurls == 0) {
 		env = getenv("ROOMCTL_URL");
 		cmd_sim_add_urls(o, env != NULL && *env != '\0' ? env :
-		    SIM_URL_DEFAULT);
+		    DEFAULT_WS_URL);
 	}
 	if (o->nurls == 0)
 		return cmd_usage_error(e, "sim: no URL");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
 #include "roomctl.h"
@@ -226,6 +227,43 @@ redis_room_exists(redisContext *c, const struct cmd_ctx *ctx,
 	found = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
 	freeReplyObject(r);
 	return found;
+}
+
+/* The value of field in a flat HGETALL reply, or NULL. */
+const char *
+redis_hash_get(const redisReply *h, const char *field)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < h->elements; i += 2) {
+		if (strcmp(h->element[i]->str, field) == 0)
+			return h->element[i + 1]->str;
+	}
+	return NULL;
+}
+
+/*
+ * Add every field of a flat HGETALL reply to the object o, in order: a
+ * number when its name is in numeric (NULL-terminated), else a string.
+ */
+void
+redis_hash_json(struct cJSON *o, const redisReply *h,
+    const char *const *numeric)
+{
+	const char *const *f;
+	const char *k, *v;
+	size_t i;
+
+	for (i = 0; i + 1 < h->elements; i += 2) {
+		k = h->element[i]->str;
+		v = h->element[i + 1]->str;
+		for (f = numeric; *f != NULL && strcmp(*f, k) != 0; f++)
+			;
+		if (*f != NULL)
+			cJSON_AddNumberToObject(o, k, strtod(v, NULL));
+		else
+			cJSON_AddStringToObject(o, k, v);
+	}
 }
 
 /*

@@ -90,6 +90,9 @@ char *redis_key_room(const struct cmd_ctx *, const char *, const char *);
 char *redis_key_plain(const struct cmd_ctx *, const char *);
 int redis_room_exists(struct redisContext *, const struct cmd_ctx *,
     const char *);
+const char *redis_hash_get(const struct redisReply *, const char *);
+void redis_hash_json(struct cJSON *, const struct redisReply *,
+    const char *const *);
 char *redis_frame(const struct redisReply *);
 int redis_append(struct redisContext *, const struct cmd_ctx *, const char *,
     const char *, char **);

@@ -3,19 +3,12 @@
  * text format: connections, rooms, frames and bytes, requests by type,
  * errors by code, Redis round-trip time and slow-consumer drops.
  */
-#include <string.h>
-
 #include "roomd.h"
 #include "backend.h"
 
-static const char *request_types[] = {
-	"join", "leave", "publish", "state.set", "state.get", "presence",
-	"history", "rooms", "ping", "other",
-};
-#define NTYPES (sizeof request_types / sizeof request_types[0])
-
 static uint64_t errors_by_code[ERR_COUNT];
-static uint64_t requests_by_type[NTYPES];
+/* By enum req_type, and last those of no known type ("other"). */
+static uint64_t requests_by_type[REQ_TYPE_COUNT + 1];
 
 /* Count an error reply; codes are an enum, so none goes uncounted. */
 void
@@ -25,16 +18,14 @@ metrics_error(enum err_code code)
 		errors_by_code[code]++;
 }
 
+/* Count a request of the type e (NULL: a type the table does not have). */
 void
-metrics_request(const char *type)
+metrics_request(const struct req_entry *e)
 {
-	size_t i;
-
-	for (i = 0; i < NTYPES - 1; i++) {
-		if (strcmp(type, request_types[i]) == 0)
-			break;
-	}
-	requests_by_type[i]++;
+	if (e != NULL && (unsigned)e->type < REQ_TYPE_COUNT)
+		requests_by_type[e->type]++;
+	else
+		requests_by_type[REQ_TYPE_COUNT]++;
 }
 
 static void
@@ -70,9 +61,10 @@ metrics_render(struct buf *b)
 	    stats.refused);
 	buf_adds(b, "# HELP roomd_requests_total Requests by type.\n"
 	    "# TYPE roomd_requests_total counter\n");
-	for (size_t i = 0; i < NTYPES; i++)
+	for (int i = 0; i <= REQ_TYPE_COUNT; i++)
 		buf_printf(b, "roomd_requests_total{type=\"%s\"} %llu\n",
-		    request_types[i], (unsigned long long)requests_by_type[i]);
+		    req_type_name((enum req_type)i),
+		    (unsigned long long)requests_by_type[i]);
 	buf_adds(b, "# HELP roomd_errors_total Error replies by code.\n"
 	    "# TYPE roomd_errors_total counter\n");
 	for (int i = 0; i < ERR_COUNT; i++)

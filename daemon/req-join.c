@@ -137,5 +137,5 @@ req_leave(struct req *r)
 	join_leave(r->c, r->ticket, r->ref, m);
 }
 
-const struct req_entry req_join_entry = { "join", req_join, 1, 1 };
-const struct req_entry req_leave_entry = { "leave", req_leave, 1, 1 };
+const struct req_entry req_join_entry = { REQ_JOIN, req_join, 1, 1 };
+const struct req_entry req_leave_entry = { REQ_LEAVE, req_leave, 1, 1 };

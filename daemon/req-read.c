@@ -99,9 +99,9 @@ req_ping(struct req *r)
 }
 
 const struct req_entry req_state_get_entry =
-    { "state.get", req_state_get, 1, 1 };
+    { REQ_STATE_GET, req_state_get, 1, 1 };
 const struct req_entry req_presence_entry =
-    { "presence", req_presence, 1, 1 };
-const struct req_entry req_history_entry = { "history", req_history, 1, 1 };
-const struct req_entry req_rooms_entry = { "rooms", req_rooms, 0, 1 };
-const struct req_entry req_ping_entry = { "ping", req_ping, 0, 0 };
+    { REQ_PRESENCE, req_presence, 1, 1 };
+const struct req_entry req_history_entry = { REQ_HISTORY, req_history, 1, 1 };
+const struct req_entry req_rooms_entry = { REQ_ROOMS, req_rooms, 0, 1 };
+const struct req_entry req_ping_entry = { REQ_PING, req_ping, 0, 0 };

@@ -160,6 +160,6 @@ req_state_set(struct req *r)
 	buf_free(&by);
 }
 
-const struct req_entry req_publish_entry = { "publish", req_publish, 1, 1 };
+const struct req_entry req_publish_entry = { REQ_PUBLISH, req_publish, 1, 1 };
 const struct req_entry req_state_set_entry =
-    { "state.set", req_state_set, 1, 1 };
+    { REQ_STATE_SET, req_state_set, 1, 1 };

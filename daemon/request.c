@@ -390,12 +390,12 @@ request_run(struct conn *c, const char *text, size_t len)
 		goto out;
 	}
 	for (size_t i = 0; i < NREQUESTS; i++) {
-		if (strcmp(type, request_table[i]->name) == 0) {
+		if (strcmp(type, req_type_name(request_table[i]->type)) == 0) {
 			e = request_table[i];
 			break;
 		}
 	}
-	metrics_request(type);
+	metrics_request(e);
 	if (e == NULL) {
 		req_error(&r, ERR_UNKNOWN_TYPE, "unknown request type '%s'",
 		    req_shorten(type, tmp, sizeof tmp));

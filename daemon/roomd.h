@@ -268,7 +268,7 @@ struct req {
 	const char *room;	/* validated room id, when the type has one */
 };
 struct req_entry {
-	const char *name;
+	enum req_type type;	/* its name is req_type_name(type) */
 	void (*fn)(struct req *);
 	int needs_room;
 	int needs_token;	/* refused once the token has expired */
@@ -359,7 +359,7 @@ int http_serve(struct lws *, const char *);
 
 /* metrics.c */
 void metrics_error(enum err_code);
-void metrics_request(const char *);
+void metrics_request(const struct req_entry *);
 void metrics_render(struct buf *);
 
 /* node.c */

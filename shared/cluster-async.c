@@ -491,23 +491,13 @@ cluster_script(struct cluster *cl, const char *sha, const char *source,
     cluster_cb *cb, void *arg)
 {
 	struct cl_cmd *c;
-	int argc = 3 + nkeys + nargs;
 	const char **av;
 	size_t *ln;
 	char nk[16];
+	int argc;
 
-	snprintf(nk, sizeof nk, "%d", nkeys);
-	av = xcalloc((size_t)argc, sizeof *av);
-	ln = xcalloc((size_t)argc, sizeof *ln);
-	av[0] = "EVALSHA";
-	av[1] = sha;
-	av[2] = nk;
-	for (int i = 0; i < 3; i++)
-		ln[i] = strlen(av[i]);
-	for (int i = 0; i < nkeys + nargs; i++) {
-		av[3 + i] = argv[i];
-		ln[3 + i] = lens != NULL ? lens[i] : strlen(argv[i]);
-	}
+	argc = cluster_evalsha_args(sha, nkeys, nargs, argv, lens, nk, &av,
+	    &ln);
 	c = cl_cmd_new(cl, cb, arg, argc, av, ln);
 	free(av);
 	free(ln);

@@ -201,6 +201,7 @@ run(struct cluster_sync *cs, const struct cluster_addr *fixed,
     const size_t *lens, char **cause)
 {
 	struct cluster_addr at, ask;
+	enum cluster_err class;
 	int asking = 0, reloaded = 0;
 	uint64_t backoff = SYNC_RETRY_MS;
 	redisContext *c;
@@ -243,23 +244,20 @@ run(struct cluster_sync *cs, const struct cluster_addr *fixed,
 		}
 		if (r->type != REDIS_REPLY_ERROR || fixed != NULL)
 			return r;
-		switch (cluster_err_class(r->str, r->len)) {
+		switch ((class = cluster_err_class(r->str, r->len))) {
 		case CLUSTER_ERR_MOVED:
-			if (cluster_redirect_parse(r->str, r->len, &s, &ask) != 0)
-				return r;
-			if (ask.host[0] == '\0')
-				snprintf(ask.host, sizeof ask.host, "%s",
-				    at.host);
-			cs->map.slot[s] = (int16_t)cluster_map_add(&cs->map,
-			    ask.host, ask.port);
-			continue;
 		case CLUSTER_ERR_ASK:
 			if (cluster_redirect_parse(r->str, r->len, &s, &ask) != 0)
 				return r;
 			if (ask.host[0] == '\0')
 				snprintf(ask.host, sizeof ask.host, "%s",
 				    at.host);
-			asking = 1;
+			/* MOVED: the slot is there now; ASK: once, there. */
+			if (class == CLUSTER_ERR_MOVED)
+				cs->map.slot[s] = (int16_t)cluster_map_add(
+				    &cs->map, ask.host, ask.port);
+			else
+				asking = 1;
 			continue;
 		case CLUSTER_ERR_NOSCRIPT:
 			if (source == NULL || reloaded)
@@ -321,24 +319,16 @@ cluster_sync_script(struct cluster_sync *cs, const char *sha,
     const char *source, int nkeys, int nargs, const char **argv,
     const size_t *lens, char **cause)
 {
-	int argc = 3 + nkeys + nargs;
-	const char **av = xcalloc((size_t)argc, sizeof *av);
-	size_t *ln = xcalloc((size_t)argc, sizeof *ln);
+	const char **av;
+	size_t *ln;
 	redisReply *r;
 	char nk[16];
+	int argc;
 
 	if (cause != NULL)
 		*cause = NULL;
-	snprintf(nk, sizeof nk, "%d", nkeys);
-	av[0] = "EVALSHA";
-	av[1] = sha;
-	av[2] = nk;
-	for (int i = 0; i < 3; i++)
-		ln[i] = strlen(av[i]);
-	for (int i = 0; i < nkeys + nargs; i++) {
-		av[3 + i] = argv[i];
-		ln[3 + i] = lens != NULL ? lens[i] : strlen(argv[i]);
-	}
+	argc = cluster_evalsha_args(sha, nkeys, nargs, argv, lens, nk, &av,
+	    &ln);
 	r = run(cs, NULL, nkeys > 0 ? cluster_key_slot(av[3], ln[3]) : 0,
 	    source, argc, av, ln, cause);
 	free(av);

@@ -284,3 +284,34 @@ bad:
 		xasprintf(cause, "CLUSTER SLOTS: unexpected entry shape");
 	return -1;
 }
+
+/*
+ * The command EVALSHA sha NKEYS, then nkeys keys and nargs arguments (argv,
+ * with lens or by strlen), as *avp and *lnp for the caller to free; NKEYS
+ * is written into nk, which they point at. Returns how many there are.
+ */
+int
+cluster_evalsha_args(const char *sha, int nkeys, int nargs,
+    const char **argv, const size_t *lens, char nk[16], const char ***avp,
+    size_t **lnp)
+{
+	int argc = 3 + nkeys + nargs;
+	const char **av;
+	size_t *ln;
+
+	snprintf(nk, 16, "%d", nkeys);
+	av = xcalloc((size_t)argc, sizeof *av);
+	ln = xcalloc((size_t)argc, sizeof *ln);
+	av[0] = "EVALSHA";
+	av[1] = sha;
+	av[2] = nk;
+	for (int i = 0; i < 3; i++)
+		ln[i] = strlen(av[i]);
+	for (int i = 0; i < nkeys + nargs; i++) {
+		av[3 + i] = argv[i];
+		ln[3 + i] = lens != NULL ? lens[i] : strlen(argv[i]);
+	}
+	*avp = av;
+	*lnp = ln;
+	return argc;
+}

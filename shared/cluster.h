@@ -86,6 +86,9 @@ void cluster_map_free(struct cluster_map *);
 int cluster_map_add(struct cluster_map *, const char *host, int port);
 int cluster_map_parse_slots(const struct redisReply *, const char *from_host,
     struct cluster_map *, char **cause);
+int cluster_evalsha_args(const char *sha, int nkeys, int nargs,
+    const char **argv, const size_t *lens, char nk[16], const char ***avp,
+    size_t **lnp);
 
 /* cluster-async.c, cluster-node.c, cluster-sub.c */
 typedef void cluster_cb(struct redisReply *, void *);

@@ -12,6 +12,8 @@
 #define STRINGIFY(x) STRINGIFY_(x)
 
 #define DEFAULT_LISTEN "127.0.0.1:7700"
+/* roomctl sim's --url: a roomd listening by default, at its WebSocket path. */
+#define DEFAULT_WS_URL "ws://" DEFAULT_LISTEN "/ws"
 #define DEFAULT_REDIS "redis://127.0.0.1:6379/0"
 #define DEFAULT_PREFIX "roomd:"
 #define DEFAULT_HISTORY 1000		/* frames kept per room */

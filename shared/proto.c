@@ -205,3 +205,28 @@ err_parse(const char *s, enum err_code *out)
 	}
 	return -1;
 }
+
+/* The one name table of enum req_type: what a request's "type" says. */
+static const char *const req_type_names[REQ_TYPE_COUNT] = {
+	[REQ_JOIN] = "join",
+	[REQ_LEAVE] = "leave",
+	[REQ_PUBLISH] = "publish",
+	[REQ_STATE_SET] = "state.set",
+	[REQ_STATE_GET] = "state.get",
+	[REQ_PRESENCE] = "presence",
+	[REQ_HISTORY] = "history",
+	[REQ_ROOMS] = "rooms",
+	[REQ_PING] = "ping",
+};
+
+/*
+ * The name of request type t; REQ_TYPE_COUNT, standing for a type no table
+ * has, is "other" (the /metrics label of unknown types).
+ */
+const char *
+req_type_name(enum req_type t)
+{
+	if ((unsigned)t >= REQ_TYPE_COUNT)
+		return "other";
+	return req_type_names[t];
+}

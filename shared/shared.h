@@ -127,6 +127,21 @@ enum err_code {
 const char *err_name(enum err_code);
 int err_parse(const char *, enum err_code *);
 
+/* The request types of PROTOCOL.md, in /metrics order. */
+enum req_type {
+	REQ_JOIN,
+	REQ_LEAVE,
+	REQ_PUBLISH,
+	REQ_STATE_SET,
+	REQ_STATE_GET,
+	REQ_PRESENCE,
+	REQ_HISTORY,
+	REQ_ROOMS,
+	REQ_PING,
+	REQ_TYPE_COUNT
+};
+const char *req_type_name(enum req_type);
+
 /* dict.c */
 struct dict_entry {
 	const char *key;

@@ -217,6 +217,21 @@ url_authority(const char *s, size_t n, char *host, size_t hostlen, int *port,
 	return NULL;
 }
 
+/*
+ * The server part of a URL, from auth up to end (where its path, query or
+ * fragment starts), into host and *port, the port optional; a '#' anywhere
+ * after it is refused too. Return NULL on success or a static reason.
+ */
+static const char *
+url_server(const char *auth, const char *end, char *host, size_t hostlen,
+    int *port)
+{
+	if (strchr(end, '#') != NULL)
+		return "unexpected '#' in url";
+	return url_authority(auth, (size_t)(end - auth), host, hostlen, port,
+	    0);
+}
+
 /* Parse a database number "N" (n bytes at s) into *db. */
 static int
 url_db(const char *s, size_t n, int *db)
@@ -318,10 +333,8 @@ redis_url_parse(const char *s, struct redis_url *u, char **cause)
 		auth = at + 1;
 	}
 	end = auth + strcspn(auth, "/?#");
-	if (strchr(end, '#') != NULL)
-		return url_error(cause, what, s, "unexpected '#' in url");
-	if ((why = url_authority(auth, (size_t)(end - auth), u->host,
-	    sizeof u->host, &u->port, 0)) != NULL)
+	if ((why = url_server(auth, end, u->host, sizeof u->host,
+	    &u->port)) != NULL)
 		return url_error(cause, what, s, why);
 
 	if (*end == '/') {
@@ -379,10 +392,8 @@ ws_url_parse(const char *s, struct ws_url *u, char **cause)
 	if (*end == '@')
 		return url_error(cause, what, s,
 		    "user names and passwords are not supported");
-	if (strchr(end, '#') != NULL)
-		return url_error(cause, what, s, "unexpected '#' in url");
-	if ((why = url_authority(auth, (size_t)(end - auth), u->host,
-	    sizeof u->host, &u->port, 0)) != NULL)
+	if ((why = url_server(auth, end, u->host, sizeof u->host,
+	    &u->port)) != NULL)
 		return url_error(cause, what, s, why);
 
 	n = strlen(end);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# man.bats: the man pages are clean under `mandoc -Tlint`, and the EXAMPLES
-# of roomctl(1) work as written (like jq's man.test): every example is run
+# man.bats: the man pages are clean under `mandoc -Tlint`, document every
+# option with the default and range roomd has, and the EXAMPLES of
+# roomctl(1) work as written (like jq's man.test): every example is run
 # against a Redis and two roomd nodes and must exit as documented.
 
 load lib/common
@@ -42,6 +43,48 @@ PAGES=(man/roomctl.1 man/roomd.8 man/roomd-protocol.7 man/roomd-backend.7)
 			return 1
 		}
 	done
+}
+
+# man_option NAME: the text of roomd.8's item for --NAME, up to the next.
+man_option() {
+	awk -v it=".It Fl \\\\-${1//-/\\\\-}" '
+	    index($0, ".It ") == 1 { f = ($0 == it || index($0, it " ") == 1)
+		next }
+	    f' "$ROOT/man/roomd.8"
+}
+
+@test "roomd.8 gives the defaults and ranges roomd --help and roomd have" {
+	local opt def item got range n=0
+	# Each option with its help text joined, and the "(default)" it ends
+	# with; "(generated)" and "(also -h)" are no literal defaults.
+	while read -r opt def; do
+		case "$def" in generated | also\ *) continue ;; esac
+		item=$(man_option "$opt")
+		[ -n "$item" ] || { echo "roomd.8 has no item for --$opt"; return 1; }
+		# The first ".Pq [Li|Cm] VALUE" of the item is its default.
+		got=$(printf '%s\n' "$item" |
+		    sed -nE 's/^\.Pq (Li |Cm )?([^ ]+).*/\2/p' | head -n 1)
+		[ "$got" = "$def" ] || {
+			echo "--$opt: roomd --help says ($def), roomd.8 says ($got)"
+			return 1
+		}
+		# A number's range, as roomd's refusal of a bad value states it.
+		range=$("$ROOMD" --check-config "--$opt=x" 2>&1 |
+		    sed -nE 's/.*expected an integer from ([0-9]+ to [0-9]+)$/\1/p')
+		if [ -n "$range" ]; then
+			[[ "$item" == *"$range"* ]] || {
+				echo "--$opt: roomd takes $range, roomd.8 does not say so"
+				return 1
+			}
+		fi
+		n=$((n + 1))
+	done < <("$ROOMD" --help | awk '
+	    /^  --/ { if (opt != "") print opt "\t" text; opt = $1; text = $0
+		next }
+	    /^    / { text = text " " $0 }
+	    END { print opt "\t" text }' |
+	    sed -nE 's/^--([a-z-]+)\t.*\(([^()]*)\)$/\1 \2/p')
+	[ "$n" -ge 10 ]
 }
 
 @test "roomctl.1 documents every command and option roomctl has" {

@@ -364,6 +364,42 @@ test_router_offline(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* EVALSHA's arguments: sha, key count, keys then arguments, with lengths. */
+static void
+test_evalsha_args(void **state)
+{
+	const char *argv[] = { "k1", "a\0b", "arg" };
+	const size_t lens[] = { 2, 3, 3 };
+	const char **av;
+	size_t *ln;
+	char nk[16];
+	int argc;
+
+	(void)state;
+	argc = cluster_evalsha_args("abc", 1, 2, argv, lens, nk, &av, &ln);
+	assert_int_equal(argc, 6);
+	assert_string_equal(av[0], "EVALSHA");
+	assert_string_equal(av[1], "abc");
+	assert_string_equal(av[2], "1");
+	assert_ptr_equal(av[2], nk);
+	assert_ptr_equal(av[3], argv[0]);
+	assert_ptr_equal(av[5], argv[2]);
+	assert_int_equal(ln[0], 7);
+	assert_int_equal(ln[1], 3);
+	assert_int_equal(ln[2], 1);
+	assert_int_equal(ln[4], 3);	/* the NUL counts: lens are used */
+	free(av);
+	free(ln);
+
+	/* Without lens, by strlen; no keys at all. */
+	argc = cluster_evalsha_args("s", 0, 1, argv + 2, NULL, nk, &av, &ln);
+	assert_int_equal(argc, 4);
+	assert_string_equal(av[2], "0");
+	assert_int_equal(ln[3], 3);
+	free(av);
+	free(ln);
+}
+
 int
 main(void)
 {
@@ -373,6 +409,7 @@ main(void)
 		cmocka_unit_test(test_redirect),
 		cmocka_unit_test(test_seeds),
 		cmocka_unit_test(test_map_slots),
+		cmocka_unit_test(test_evalsha_args),
 		cmocka_unit_test(test_router_offline),
 	};
 

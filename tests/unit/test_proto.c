@@ -325,6 +325,25 @@ test_keys(void **state)
 	buf_free(&b);
 }
 
+/* Every request type has its PROTOCOL.md name, and only one type has it. */
+static void
+test_req_type_names(void **state)
+{
+	static const char *const names[REQ_TYPE_COUNT] = { "join", "leave",
+		"publish", "state.set", "state.get", "presence", "history",
+		"rooms", "ping" };
+	int i, j;
+
+	(void)state;
+	for (i = 0; i < REQ_TYPE_COUNT; i++) {
+		assert_string_equal(req_type_name((enum req_type)i), names[i]);
+		for (j = i + 1; j < REQ_TYPE_COUNT; j++)
+			assert_string_not_equal(req_type_name((enum req_type)i),
+			    req_type_name((enum req_type)j));
+	}
+	assert_string_equal(req_type_name(REQ_TYPE_COUNT), "other");
+}
+
 static void
 test_scripts(void **state)
 {
@@ -371,6 +390,7 @@ main(void)
 		cmocka_unit_test(test_json_type_name),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_room_script_keys),
+		cmocka_unit_test(test_req_type_names),
 		cmocka_unit_test(test_scripts),
 	};
 
