@@ -39,16 +39,20 @@ int http_post(const char *url, const char *const *headers, const char *body,
     size_t len, uint64_t timeout_ms, http_cb, void *arg);
 size_t http_outstanding(void);
 
-/* hook-connect.c */
+/* hook-connect.c: welcome(c, ticket) sends c's welcome once let in. */
+typedef void (*hook_welcome_fn)(struct conn *, uint64_t ticket);
 int hook_connect_wanted(struct lws *);
-void hook_connect_start(struct lws *, struct conn *);
+void hook_connect_start(struct lws *, struct conn *, hook_welcome_fn);
 const char *hook_default_meta(struct conn *);
 
-/* hook-publish.c */
+/* hook-publish.c: write() writes an event the back end let through. */
+typedef void (*hook_write_fn)(struct conn *, uint64_t ticket,
+    const char *ref, const char *room, const char *event,
+    const char *data_json, int echo, const char *who);
 int hook_publish_matches(const char *event);
 int hook_publish_start(struct conn *, uint64_t ticket, const char *ref,
     const char *room, const char *event, const char *data_json, int echo,
-    const char *who);
+    const char *who, hook_write_fn);
 int hook_pattern_list_match(const char *patterns, const char *event);
 
 /* api.c */

@@ -21,6 +21,7 @@
 struct connect_call {
 	struct conn *c;
 	uint64_t ticket;	/* the welcome's place among the replies */
+	hook_welcome_fn welcome;
 };
 
 /* Whether the request carries a token: ?token= or Authorization: Bearer. */
@@ -202,7 +203,6 @@ connect_done(const struct http_reply *rep, void *arg)
 	const char *why = NULL;
 	char *meta = NULL;
 	enum hook_result res = HOOK_ERROR;
-	struct buf b;
 
 	if (rep->outcome == HTTP_TIMEOUT) {
 		res = HOOK_TIMEOUT;
@@ -230,10 +230,7 @@ connect_done(const struct http_reply *rep, void *arg)
 		*c->claims = cl;
 		c->user = xstrdup(cl.sub);
 		c->hook_meta = meta;
-		buf_init(&b);
-		server_welcome_text(c, &b);
-		conn_reply_text(c, cc->ticket, b.p, b.len);
-		buf_free(&b);
+		cc->welcome(c, cc->ticket);
 		defer_unblock(c);
 		break;
 	case HOOK_REJECTED:
@@ -257,11 +254,12 @@ out:
 
 /*
  * Ask the back end about connection c (just established on wsi), holding
- * its frames until the answer. When the request cannot even be sent
- * (too many out), the connection is closed with 1013 at once.
+ * its frames until the answer; welcome() sends the welcome if it lets c
+ * in. When the request cannot even be sent (too many out), the
+ * connection is closed with 1013 at once.
  */
 void
-hook_connect_start(struct lws *wsi, struct conn *c)
+hook_connect_start(struct lws *wsi, struct conn *c, hook_welcome_fn welcome)
 {
 	struct connect_call *cc;
 	struct buf b;
@@ -295,6 +293,7 @@ hook_connect_start(struct lws *wsi, struct conn *c)
 	cc = xcalloc(1, sizeof *cc);
 	cc->c = c;
 	cc->ticket = conn_ticket(c);
+	cc->welcome = welcome;
 	conn_ref(c);
 	if (http_post(cfg.connect_url, NULL, b.p, b.len,
 	    cfg.hook_timeout * 1000, connect_done, cc) != 0) {

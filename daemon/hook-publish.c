@@ -28,7 +28,8 @@ struct hook_publish {
 	char event[ID_MAX + 1];
 	char *data;		/* JSON text or NULL; replaced by the verdict */
 	int echo;
-	int admin;		/* written without membership (who = "") */
+	int admin;		/* written without membership (who NULL) */
+	hook_write_fn write;	/* the request path's writer */
 	enum verdict v;
 	enum err_code code;
 	char *message;
@@ -107,7 +108,7 @@ drain(struct hook_queue *q)
 		if (hp->c->wsi == NULL)
 			;	/* gone: nobody to write for */
 		else if (hp->v == V_WRITE)
-			req_publish_write(hp->c, hp->ticket, hp->ref,
+			hp->write(hp->c, hp->ticket, hp->ref,
 			    hp->room, hp->event, hp->data, hp->echo,
 			    hp->admin ? NULL : hp->c->id);
 		else if (hp->v == V_REJECT)
@@ -211,13 +212,14 @@ publish_done(const struct http_reply *rep, void *arg)
 
 /*
  * Show a member's publish to the back end; what it answers is carried out
- * in order with c's other hooked publishes. ref is copied. who is c's id,
- * or NULL for an admin writing without membership. Returns 0.
+ * in order with c's other hooked publishes, by write() when it lets the
+ * event through. ref is copied. who is c's id, or NULL for an admin
+ * writing without membership. Returns 0.
  */
 int
 hook_publish_start(struct conn *c, uint64_t ticket, const char *ref,
     const char *room, const char *event, const char *data_json, int echo,
-    const char *who)
+    const char *who, hook_write_fn write)
 {
 	struct hook_publish *hp = xcalloc(1, sizeof *hp);
 	struct hook_queue *q;
@@ -236,6 +238,7 @@ hook_publish_start(struct conn *c, uint64_t ticket, const char *ref,
 	hp->data = data_json != NULL ? xstrdup(data_json) : NULL;
 	hp->echo = echo;
 	hp->admin = who == NULL;
+	hp->write = write;
 	if ((q = dict_get(&queues, c->id, strlen(c->id))) == NULL) {
 		q = xcalloc(1, sizeof *q);
 		snprintf(q->id, sizeof q->id, "%s", c->id);

@@ -35,7 +35,7 @@ req_json_value(struct req *r, cJSON *it, const char *name)
  * NULL for an admin writing without membership. Called by req_publish,
  * and by the publish hook once the back end let the event through.
  */
-void
+static void
 req_publish_write(struct conn *c, uint64_t ticket, const char *ref,
     const char *room, const char *event, const char *data_json, int echo,
     const char *who)
@@ -94,7 +94,7 @@ req_publish(struct req *r)
 	/* backend: the publish hook decides first, and writes in order. */
 	if (hook_publish_matches(event))
 		hook_publish_start(r->c, r->ticket, r->ref, r->room, event,
-		    data_json, echo, who);
+		    data_json, echo, who, req_publish_write);
 	else
 		req_publish_write(r->c, r->ticket, r->ref, r->room, event,
 		    data_json, echo, who);

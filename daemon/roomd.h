@@ -287,9 +287,6 @@ int req_field_seq(struct req *, const char *, const char **);
 int req_need_member(struct req *, const char **);
 void req_script(struct req *, struct script_args *, reply_fields_fn);
 void req_actor(struct buf *, struct conn *);
-void req_publish_write(struct conn *, uint64_t ticket, const char *ref,
-    const char *room, const char *event, const char *data_json, int echo,
-    const char *who);
 
 /* req-join.c, req-write.c, req-read.c */
 extern const struct req_entry req_join_entry;
@@ -370,7 +367,6 @@ int node_healthy(void);
 
 /* server.c */
 int server_start(void);
-void server_welcome_text(struct conn *, struct buf *);
 void server_stop(void);
 
 #endif

@@ -47,9 +47,9 @@ static void heard_from(struct conn *);
 #define KEEPALIVE_HANGUP_MS 30000
 static uv_timer_t keepalive_timer;
 
-/* The welcome frame's text, into b; the connect hook sends it too. */
-void
-server_welcome_text(struct conn *c, struct buf *b)
+/* The welcome frame's text, into b. */
+static void
+welcome_text(struct conn *c, struct buf *b)
 {
 	buf_printf(b, "{\"type\":\"welcome\",\"conn\":\"%s\",\"node\":\"%s\","
 	    "\"user\":", c->id, node_id);
@@ -67,8 +67,23 @@ send_welcome(struct conn *c)
 	struct buf b;
 
 	buf_init(&b);
-	server_welcome_text(c, &b);
+	welcome_text(c, &b);
 	conn_send_text(c, b.p, b.len);
+	buf_free(&b);
+}
+
+/*
+ * The welcome of a connection the connect hook let in: the reply with the
+ * first ticket, so nothing said to the client comes before it.
+ */
+static void
+send_welcome_ticket(struct conn *c, uint64_t ticket)
+{
+	struct buf b;
+
+	buf_init(&b);
+	welcome_text(c, &b);
+	conn_reply_text(c, ticket, b.p, b.len);
 	buf_free(&b);
 }
 
@@ -258,7 +273,7 @@ callback_roomd(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		s->c = conn_new(wsi);
 		log_debug("conn %s: open", s->c->id);
 		if (hook_connect_wanted(wsi)) {	/* backend: connect hook */
-			hook_connect_start(wsi, s->c);
+			hook_connect_start(wsi, s->c, send_welcome_ticket);
 			break;
 		}
 		attach_claims(wsi, s->c);

@@ -35,7 +35,10 @@ expect ok ref=1
 expect event event=news data=hi
 EOF
 	assert_success
-	wait_for 10 grep -q '^room_closed lobby' "$BATS_TEST_TMPDIR/example.out"
+	wait_for 30 grep -q '^room_closed lobby' "$BATS_TEST_TMPDIR/example.out" || {
+		cat "$BATS_TEST_TMPDIR/example.out" "$BATS_TEST_TMPDIR/n1.log"
+		return 1
+	}
 	run cat "$BATS_TEST_TMPDIR/example.out"
 	assert_line --regexp '^room_created lobby None$'
 	assert_line --regexp '^member_joined lobby [0-9]+-[0-9]+$'
