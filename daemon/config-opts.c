@@ -63,7 +63,7 @@ const struct opt config_opts[] = {
 	    "text|json", "log line format", "text", 0 },
 	/* The application's back end (BACKEND.md). */
 	{ "api-key", OPT_STRING, F(api_key), 0, 0, IN_ALL, check_nonempty, 0,
-	    1, "K", "key of the HTTP API (off without one)", NULL, 0 },
+	    1, "K", "key of the HTTP API, which is off without one", NULL, 0 },
 	{ "api-key-file", OPT_STRING, F(api_key_file), 0, 0, IN_ALL,
 	    check_nonempty, 0, 0, "F", "read the API key from F", NULL, 0 },
 	{ "connect-url", OPT_STRING, F(connect_url), 0, 0, IN_ALL,
@@ -87,8 +87,8 @@ const struct opt config_opts[] = {
 	    IN_ALL, check_nonempty, 0, 0, "F", "read the webhook secret from F",
 	    NULL, 0 },
 	{ "webhook-events", OPT_STRING, F(webhook_events), 0, 0, IN_ALL,
-	    check_patterns, 0, 0, "PATTERNS", "events also sent as notices "
-	    "(none)", NULL, 0 },
+	    check_patterns, 0, 0, "PATTERNS", "events also sent as notices, "
+	    "none by default", NULL, 0 },
 	{ "webhook-retry", OPT_UINT, F(webhook_retry), 1, 604800, IN_ALL, NULL,
 	    0, 0, "SECS", "retry a failing webhook this long", "3600", 0 },
 	{ "check-config", OPT_FLAG, F(check_config), 0, 0, IN_ARGV, NULL, 0, 0,
