@@ -202,6 +202,16 @@ inspect_print_json(const struct inspect *in)
 	if (v != NULL && strtod(v, NULL) <= 0)
 		cJSON_ReplaceItemInObjectCaseSensitive(details, "max_members",
 		    cJSON_CreateNull());
+	/* Matchmaking: locked is a boolean, false when unset; the filter is
+	 * JSON; the pool key is roomd's own business. */
+	v = redis_hash_get(in->details, "locked");
+	cJSON_DeleteItemFromObjectCaseSensitive(details, "locked");
+	cJSON_AddBoolToObject(details, "locked", v != NULL &&
+	    strcmp(v, "1") == 0);
+	cJSON_DeleteItemFromObjectCaseSensitive(details, "pool_key");
+	if ((v = redis_hash_get(in->details, "filter")) != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(details, "filter",
+		    inspect_parse(v));
 	members = cJSON_AddArrayToObject(o, "members");
 	for (i = 0; i < in->nmember; i++)
 		cJSON_AddItemToArray(members,
@@ -263,6 +273,12 @@ inspect_frame_detail(const cJSON *f)
 	} else if (strcmp(type, "room_closed") == 0)
 		buf_printf(&b, "reason %s",
 		    inspect_or(inspect_str(f, "reason")));
+	else if (strcmp(type, "room_locked") == 0)
+		buf_printf(&b, "%s by conn %s",
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f,
+		    "locked")) ? "locked" : "unlocked",
+		    inspect_or(inspect_str(cJSON_GetObjectItemCaseSensitive(f,
+		    "by"), "conn")));
 	return buf_detach(&b);
 }
 
@@ -291,6 +307,18 @@ inspect_print_table(const struct inspect *in)
 	}
 	snprintf(count, sizeof count, "%zu", in->nmember);
 	table_add(&t, "members", count);
+	v = redis_hash_get(in->details, "locked");
+	table_add(&t, "locked", v != NULL && strcmp(v, "1") == 0 ? "yes" :
+	    "no");
+	if ((v = redis_hash_get(in->details, "pool")) != NULL) {
+		const char *flt = redis_hash_get(in->details, "filter");
+		struct buf pool;
+
+		buf_init(&pool);
+		buf_printf(&pool, "%s %s", v, flt != NULL ? flt : "{}");
+		table_add(&t, "pool", pool.p);
+		buf_free(&pool);
+	}
 	v = redis_hash_get(in->details, "created_at");
 	fmt_time_ms(when, sizeof when, v != NULL &&
 	    parse_uint(v, 0, UINT64_MAX, &ms) == 0 ? ms : 0);

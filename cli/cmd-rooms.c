@@ -48,6 +48,8 @@ static void
 rooms_row(struct table *t, const redisReply *row)
 {
 	char members[24], max[24], created[32];
+	const char *pool = rooms_str(row->element[ROOMS_R_POOL]);
+	struct buf pb;
 	long long m;
 
 	rooms_text(row->element[ROOMS_R_MEMBERS], members, sizeof members);
@@ -58,13 +60,25 @@ rooms_row(struct table *t, const redisReply *row)
 		snprintf(max, sizeof max, "-");
 	fmt_time_ms(created, sizeof created,
 	    (uint64_t)rooms_int(row->element[ROOMS_R_CREATED_AT]));
+	/* POOL: "pool filter", "-" for a room not made by match; LOCKED. */
+	buf_init(&pb);
+	if (*pool != '\0')
+		buf_printf(&pb, "%s %s", pool,
+		    rooms_str(row->element[ROOMS_R_FILTER]));
+	else
+		buf_adds(&pb, "-");
 	table_add(t, rooms_str(row->element[ROOMS_R_ROOM]), members, max,
 	    rooms_str(row->element[ROOMS_R_TITLE]),
 	    rooms_str(row->element[ROOMS_R_TOPIC]),
-	    rooms_str(row->element[ROOMS_R_VISIBILITY]), created);
+	    rooms_str(row->element[ROOMS_R_VISIBILITY]), created, pb.p,
+	    rooms_int(row->element[ROOMS_R_LOCKED]) == 1 ? "yes" : "no");
+	buf_free(&pb);
 }
 
-/* One room as {room,title,topic,visibility,members,max_members,created_at}. */
+/*
+ * One room as {room,title,topic,visibility,members,max_members,created_at,
+ * locked}, and pool and filter for a room made by match.
+ */
 static cJSON *
 rooms_json(const redisReply *row)
 {
@@ -89,6 +103,16 @@ rooms_json(const redisReply *row)
 		cJSON_AddNullToObject(o, "max_members");
 	cJSON_AddNumberToObject(o, "created_at",
 	    (double)rooms_int(row->element[ROOMS_R_CREATED_AT]));
+	cJSON_AddBoolToObject(o, "locked",
+	    rooms_int(row->element[ROOMS_R_LOCKED]) == 1);
+	if (*rooms_str(row->element[ROOMS_R_POOL]) != '\0') {
+		cJSON *f = cJSON_Parse(rooms_str(row->element[ROOMS_R_FILTER]));
+
+		cJSON_AddStringToObject(o, "pool",
+		    rooms_str(row->element[ROOMS_R_POOL]));
+		cJSON_AddItemToObject(o, "filter", f != NULL ? f :
+		    cJSON_CreateObject());
+	}
 	return o;
 }
 
@@ -162,8 +186,8 @@ cmd_rooms_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	} else if (r->elements == 0) {
 		printf("no %srooms\n", all ? "" : "public ");
 	} else {
-		table_init(&t, 7, "ROOM", "MEMBERS", "MAX", "TITLE", "TOPIC",
-		    "VISIBILITY", "CREATED");
+		table_init(&t, 9, "ROOM", "MEMBERS", "MAX", "TITLE", "TOPIC",
+		    "VISIBILITY", "CREATED", "POOL", "LOCKED");
 		for (i = 0; i < r->elements; i++) {
 			row = r->element[i];
 			if (row->type == REDIS_REPLY_ARRAY &&

@@ -273,6 +273,7 @@ void sim_duration_format(char *, size_t, uint64_t);
 enum sim_op {
 	SIM_CONNECT,
 	SIM_JOIN,
+	SIM_MATCH,
 	SIM_LEAVE,
 	SIM_PUBLISH,
 	SIM_STATE,
@@ -303,8 +304,9 @@ struct sim_step {
 	enum sim_op op;
 	unsigned line;
 	char *text;			/* the line after substitution */
-	char *a;			/* room, token, type, or frame text */
-	char *b;			/* event or key */
+	char *a;			/* room, pool, token, type, or frame
+					   text */
+	char *b;			/* event, key, or match size */
 	char *arg;			/* JSON argument or poll frame, or NULL */
 	struct sim_match *match;
 	size_t nmatch;
@@ -334,6 +336,8 @@ void sim_script_free(struct sim_script *);
 int sim_script_compile(const struct sim_script *, const struct sim_vars *,
     struct sim_step **, size_t *, char **);
 void sim_steps_free(struct sim_step *, size_t);
+int sim_script_rebind(const struct sim_script *, const struct sim_vars *,
+    struct sim_step *, size_t, char **);
 
 /* sim-match.c */
 int sim_step_matches(const struct sim_step *, const struct cJSON *);

@@ -21,6 +21,7 @@ sim_needs_connection(enum sim_op op)
 {
 	switch (op) {
 	case SIM_JOIN:
+	case SIM_MATCH:
 	case SIM_LEAVE:
 	case SIM_PUBLISH:
 	case SIM_STATE:
@@ -232,6 +233,7 @@ sim_client_exec(struct sim_client *c, const struct sim_step *st)
 		    0);
 		return 0;
 	case SIM_JOIN:
+	case SIM_MATCH:
 		if (sim_send_request(c, st) != 0) {
 			sim_fail_send(c);
 			return -1;
@@ -407,6 +409,34 @@ sim_poll_check(struct sim_client *c, const struct sim_frame *f)
 }
 
 /*
+ * A match step's ok reply names the room: it is $room in the client's
+ * later lines, which are compiled again with it. Returns -1 after failing.
+ */
+static int
+sim_client_bind_room(struct sim_client *c, const struct sim_frame *f)
+{
+	const cJSON *room = cJSON_GetObjectItemCaseSensitive(f->json, "room");
+	struct sim_vars v;
+	char *cause;
+
+	if (!cJSON_IsString(room) || !id_valid(room->valuestring,
+	    strlen(room->valuestring))) {
+		sim_fail(c->sim, c, 1, "the reply names no room");
+		return -1;
+	}
+	v.i = c->index;
+	v.n = c->sim->n;
+	v.room = room->valuestring;
+	if (sim_script_rebind(c->sim->script, &v, c->steps, c->pc + 1,
+	    &cause) != 0) {
+		sim_fail(c->sim, c, 0, "with $room %s: %s", v.room, cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Queue a frame and see whether it ends the client's wait: the reply to
  * its join, or what its expect or poll looks for. A client that keeps
  * more than SIM_KEEP_FRAMES or SIM_KEEP_BYTES fails: a server flooding
@@ -435,8 +465,12 @@ sim_on_message(struct ws_client *ws, int opcode, const char *p, size_t len)
 		if (sim_frame_ref(f, &ref) != 1 || ref != c->wait_ref)
 			break;
 		/* An error reply stays queued for a later expect. */
-		if (sim_frame_is_ok(f))
+		if (sim_frame_is_ok(f)) {
+			if (c->steps[c->pc].op == SIM_MATCH &&
+			    sim_client_bind_room(c, f) != 0)
+				break;
 			sim_frame_drop(c, f);
+		}
 		sim_client_resume(c, 1);
 		break;
 	case SIM_WAIT_EXPECT:

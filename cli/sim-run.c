@@ -26,6 +26,7 @@ sim_bound_ms(const struct sim_client *c)
 			ms += SIM_CONNECT_MS;
 			break;
 		case SIM_JOIN:
+		case SIM_MATCH:
 			ms += SIM_JOIN_MS;
 			break;
 		case SIM_EXPECT:
@@ -54,6 +55,7 @@ sim_compile(struct sim *sim, const struct sim_script *script)
 	unsigned i;
 	uint64_t ms;
 
+	sim->script = script;
 	for (i = 0; i < sim->n; i++) {
 		c = &sim->clients[i];
 		v.i = i;

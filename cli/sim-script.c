@@ -415,6 +415,33 @@ sim_parse_step(struct sim_step *st, char *s, char **why)
 			goto no_more;
 		goto json_optional;
 	}
+	if (strcmp(word, "match") == 0) {
+		uint64_t size;
+
+		st->op = SIM_MATCH;
+		if ((word = sim_word(&s)) != NULL)
+			st->a = xstrdup(word);
+		if (word == NULL || (word = sim_word(&s)) == NULL) {
+			xasprintf(why, "match: expected POOL SIZE "
+			    "[FILTER_JSON]");
+			return -1;
+		}
+		if (parse_uint(word, 2, 1000, &size) != 0) {
+			xasprintf(why, "match: SIZE must be an integer from 2 "
+			    "to 1000, not '%s'", word);
+			return -1;
+		}
+		st->b = xstrdup(word);
+		rest = sim_rest(&s);
+		if (*rest != '\0' && (*rest != '{' || !sim_json_valid(rest))) {
+			xasprintf(why, "match: FILTER_JSON must be a JSON "
+			    "object: %s", rest);
+			return -1;
+		}
+		if (*rest != '\0')
+			st->arg = xstrdup(rest);
+		return 0;
+	}
 	if (strcmp(word, "publish") == 0) {
 		st->op = SIM_PUBLISH;
 		if ((word = sim_word(&s)) != NULL)
@@ -531,24 +558,66 @@ sim_script_compile(const struct sim_script *s, const struct sim_vars *v,
 	return 0;
 }
 
+/* Free what one step holds, leaving it zeroed. */
+static void
+sim_step_clear(struct sim_step *st)
+{
+	for (size_t j = 0; j < st->nmatch; j++) {
+		free(st->match[j].path);
+		free(st->match[j].value);
+		cJSON_Delete(st->match[j].json);
+	}
+	free(st->match);
+	free(st->text);
+	free(st->a);
+	free(st->b);
+	free(st->arg);
+	memset(st, 0, sizeof *st);
+}
+
 void
 sim_steps_free(struct sim_step *steps, size_t n)
 {
-	size_t i, j;
+	size_t i;
 
 	if (steps == NULL)
 		return;
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < steps[i].nmatch; j++) {
-			free(steps[i].match[j].path);
-			free(steps[i].match[j].value);
-			cJSON_Delete(steps[i].match[j].json);
-		}
-		free(steps[i].match);
-		free(steps[i].text);
-		free(steps[i].a);
-		free(steps[i].b);
-		free(steps[i].arg);
-	}
+	for (i = 0; i < n; i++)
+		sim_step_clear(&steps[i]);
 	free(steps);
+}
+
+/*
+ * Compile the steps of lines from on again with new variables v (a match
+ * step bound $room): steps holds one step per line of s, as
+ * sim_script_compile made them. Returns -1 with an allocated cause for a
+ * line that no longer parses; the steps from it on are then empty.
+ */
+int
+sim_script_rebind(const struct sim_script *s, const struct sim_vars *v,
+    struct sim_step *steps, size_t from, char **cause)
+{
+	struct sim_step *st;
+	char *copy, *why = NULL;
+	unsigned line;
+	size_t i;
+
+	for (i = from; i < s->nlines; i++) {
+		st = &steps[i];
+		sim_step_clear(st);
+		line = s->lines[i].line;
+		st->line = line;
+		st->text = sim_substitute(s->lines[i].text, v);
+		copy = xstrdup(st->text);
+		if (sim_parse_step(st, copy, &why) != 0) {
+			free(copy);
+			xasprintf(cause, "%s:%u: %s", s->name, line, why);
+			free(why);
+			for (; i < s->nlines; i++)
+				sim_step_clear(&steps[i]);
+			return -1;
+		}
+		free(copy);
+	}
+	return 0;
 }

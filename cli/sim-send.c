@@ -83,12 +83,13 @@ sim_send_json(struct sim_client *c, cJSON *o)
 	return r;
 }
 
-/* Send join, leave, publish or state.set with the next ref. */
+/* Send join, match, leave, publish or state.set with the next ref. */
 int
 sim_send_request(struct sim_client *c, const struct sim_step *st)
 {
 	static const char *types[] = {
 		[SIM_JOIN] = "join",
+		[SIM_MATCH] = "match",
 		[SIM_LEAVE] = "leave",
 		[SIM_PUBLISH] = "publish",
 		[SIM_STATE] = "state.set",
@@ -100,8 +101,15 @@ sim_send_request(struct sim_client *c, const struct sim_step *st)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", types[st->op]);
 	cJSON_AddNumberToObject(o, "ref", (double)++c->ref);
-	cJSON_AddStringToObject(o, "room", st->a);
+	if (st->op != SIM_MATCH)
+		cJSON_AddStringToObject(o, "room", st->a);
 	switch (st->op) {
+	case SIM_MATCH:
+		cJSON_AddStringToObject(o, "pool", st->a);
+		cJSON_AddNumberToObject(o, "size", strtod(st->b, NULL));
+		if (arg != NULL)
+			cJSON_AddItemToObject(o, "filter", arg);
+		break;
 	case SIM_JOIN:
 		if (arg != NULL)
 			cJSON_AddItemToObject(o, "meta", arg);

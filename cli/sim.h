@@ -14,7 +14,7 @@
 #include "roomctl.h"
 
 #define SIM_CONNECT_MS 5000		/* connect: upgraded or refused */
-#define SIM_JOIN_MS 5000		/* join: the reply with our ref */
+#define SIM_JOIN_MS 5000		/* join, match: the reply with our ref */
 #define SIM_DISCONNECT_MS 3000		/* over wsclient's own 2s */
 #define SIM_SLACK_MS 10000		/* added to the run's global bound */
 /* Frames a client keeps for later expects: more fails it (a flood). */
@@ -76,6 +76,7 @@ struct sim_client {
 struct sim {
 	struct sim_loop sl;		/* the loop and the URLs */
 	const struct sim_opts *opts;
+	const struct sim_script *script;	/* the caller's */
 	struct sim_client *clients;
 	unsigned n;
 	unsigned active;		/* clients not done */

@@ -922,14 +922,52 @@ api_evict(struct api_req *a, cJSON *root)
 /* ----- lock, unlock ----- */
 
 static void
-api_lock(struct api_req *a, cJSON *root)
+lock_reply(redisReply *rr, void *arg)
+{
+	struct api_req *a = arg;
+	struct buf b;
+
+	if (api_call_back(a) != 0 || reply_check(a, rr) != 0)
+		return;
+	buf_init(&b);
+	buf_adds(&b, "\"room\":");
+	json_add_string(&b, a->room, strlen(a->room));
+	api_ok(a, b.p);
+	buf_free(&b);
+}
+
+/* lock and unlock: the lock script, by {"conn":null,"user":"api"}. */
+static void
+api_lock_set(struct api_req *a, cJSON *root, int lock)
 {
 	const char *room;
+	struct script_args sa;
 
 	if (get_id(a, root, "room", &room) < 0)
 		return;
-	api_error(a, ERR_NOT_FOUND, "lock and unlock need matchmaking, which "
-	    "this build of roomd does not have");
+	snprintf(a->room, sizeof a->room, "%s", room);
+	script_lock_args(&sa, &(struct script_lock){
+		.prefix = cfg.prefix,
+		.room = room,
+		.maxlen = cfg.history,
+		.ttl = cfg.room_ttl,
+		.conn = NULL,		/* no member: the API */
+		.lock = lock,
+		.by = api_actor,
+	});
+	api_run(a, &sa, lock_reply, a);
+}
+
+static void
+api_lock(struct api_req *a, cJSON *root)
+{
+	api_lock_set(a, root, 1);
+}
+
+static void
+api_unlock(struct api_req *a, cJSON *root)
+{
+	api_lock_set(a, root, 0);
 }
 
 static const struct {
@@ -945,7 +983,7 @@ static const struct {
 	{ "info", api_info },
 	{ "evict", api_evict },
 	{ "lock", api_lock },
-	{ "unlock", api_lock },
+	{ "unlock", api_unlock },
 };
 
 /* ----- HTTP side ----- */

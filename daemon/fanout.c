@@ -31,6 +31,31 @@ frame_noecho(const char *text, size_t len, size_t end, const char **id,
 }
 
 /*
+ * Note what a room frame (text, its seq field ending at end) changes in
+ * what this node keeps of the room: a room_locked frame (issue 10) sets
+ * the locked detail that restore.lua writes back after an outage. Frames
+ * come live and from catch-up reads, not always in seq order, so only a
+ * newer one counts. Scripts write "type" right after "seq", so one
+ * comparison at end finds it.
+ */
+void
+fanout_note(struct local_room *lr, const char *text, size_t len, size_t end,
+    const struct seq *seq)
+{
+	static const char type[] = ",\"type\":\"room_locked\"";
+	static const char locked[] = "\"locked\":true";
+
+	if (len - end < sizeof type - 1 ||
+	    memcmp(text + end, type, sizeof type - 1) != 0 ||
+	    seq_cmp(seq, &lr->locked_seq) <= 0)
+		return;
+	lr->locked_seq = *seq;
+	free(lr->details[JOIN_D_LOCKED]);
+	lr->details[JOIN_D_LOCKED] = xstrdup(memmem(text, len, locked,
+	    sizeof locked - 1) != NULL ? "1" : "0");
+}
+
+/*
  * A room frame arrived on the room's channel: encode it once and hand the
  * same bytes to every local member that should see it.
  */
@@ -51,6 +76,7 @@ fanout_deliver(const char *channel, size_t chlen, const char *text,
 		return;
 	}
 	frame_noecho(text, len, end, &skip, &skiplen);
+	fanout_note(lr, text, len, end, &seq);
 	f = frame_new(text, len);
 	f->seq = seq;
 	if (lr->catching_up) {

@@ -1,9 +1,12 @@
 /*
  * join.c: joining and leaving rooms through the join and leave scripts:
  * joins queued until their room's subscription is live, the join reply
- * that activates a membership, and the leaves owed to a Redis that was
- * away when they were sent.
+ * that activates a membership, the leaves owed to a Redis that was
+ * away when they were sent, and matchmaking (the match script), which
+ * joins a room the script picks.
  */
+#include <sys/random.h>
+
 #include <string.h>
 
 #include <hiredis/hiredis.h>
@@ -43,6 +46,26 @@ struct leave {
 static SLIST_HEAD(, leave) leaves_owed = SLIST_HEAD_INITIALIZER(leaves_owed);
 
 static void join_send(struct room_op *);
+
+/*
+ * The member JSON of c with meta (JSON text, or NULL for {}), without its
+ * closing brace: the script adds joined_at. The caller frees it.
+ */
+static char *
+join_member_json(struct conn *c, const char *meta)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "{\"conn\":\"%s\",\"user\":", c->id);
+	if (c->user != NULL)
+		json_add_string(&b, c->user, strlen(c->user));
+	else
+		buf_adds(&b, "null");
+	buf_printf(&b, ",\"meta\":%s,\"node\":\"%s\"", meta ? meta : "{}",
+	    node_id);
+	return buf_detach(&b);
+}
 
 static void
 room_op_free(struct room_op *op)
@@ -144,12 +167,18 @@ join_fail(struct membership *m)
 		membership_free(m);
 }
 
-/* Keep what restore.lua needs to write the member back after an outage. */
+/*
+ * Keep what restore.lua needs to write the member back after an outage.
+ * A room_locked frame seen already that is newer than this reply (its
+ * seq) says more about the lock than the reply's details do.
+ */
 static void
 join_remember(struct membership *m, redisReply *rr)
 {
 	redisReply *member = rr->element[JOIN_R_MEMBER];
 	redisReply *e = rr->element[JOIN_R_DETAILS];
+	redisReply *seqr = rr->element[JOIN_R_SEQ];
+	struct seq seq = { 0, 0 };
 
 	if (member->type == REDIS_REPLY_STRING) {
 		free(m->member);
@@ -157,7 +186,12 @@ join_remember(struct membership *m, redisReply *rr)
 	}
 	if (e->type != REDIS_REPLY_ARRAY || e->elements != JOIN_D_COUNT)
 		return;
+	if (seqr->type == REDIS_REPLY_STRING)
+		seq_parse(seqr->str, seqr->len, &seq);
 	for (int i = 0; i < JOIN_D_COUNT; i++) {
+		if (i == JOIN_D_LOCKED && m->room->details[i] != NULL &&
+		    seq_cmp(&m->room->locked_seq, &seq) > 0)
+			continue;
 		free(m->room->details[i]);
 		m->room->details[i] = xstrdup(
 		    e->element[i]->type == REDIS_REPLY_STRING ?
@@ -262,7 +296,6 @@ join_room(struct conn *c, uint64_t ticket, const char *ref, const char *room,
 {
 	struct local_room *lr;
 	struct room_op *op;
-	struct buf b;
 
 	if (!store_ready()) {
 		reply_error(c, ticket, ref, ERR_UNAVAILABLE,
@@ -271,15 +304,7 @@ join_room(struct conn *c, uint64_t ticket, const char *ref, const char *room,
 	}
 	op = room_op_new(c, ticket, ref, room);
 	snprintf(op->since, sizeof op->since, "%s", since ? since : "");
-	buf_init(&b);
-	buf_printf(&b, "{\"conn\":\"%s\",\"user\":", c->id);
-	if (c->user != NULL)
-		json_add_string(&b, c->user, strlen(c->user));
-	else
-		buf_adds(&b, "null");
-	buf_printf(&b, ",\"meta\":%s,\"node\":\"%s\"", meta ? meta : "{}",
-	    node_id);
-	op->member = buf_detach(&b);
+	op->member = join_member_json(c, meta);
 	if (create->title != NULL)
 		op->title = xstrdup(create->title);
 	if (create->topic != NULL)
@@ -406,4 +431,190 @@ join_conn_closed(struct conn *c, const char *reason)
 		if (sent)
 			leave_start(room, c->id, reason, NULL, NULL);
 	}
+}
+
+/*
+ * Matchmaking (issue 10). The room is not known before the match script
+ * picks it, so the node cannot subscribe first as join_room does. Instead
+ * the reply goes out as soon as the script answers, and the new member
+ * starts active just before its own member_joined; what was written from
+ * there on reaches it the way a room catches up after an outage
+ * (recover_catch_up): live frames are held while the history since then
+ * is read, and each membership's seq filter drops what it already has.
+ */
+struct match_op {
+	struct conn *c;		/* referenced */
+	uint64_t ticket;
+	char *ref;
+	char *member;		/* member JSON without its closing brace */
+};
+
+static void
+match_op_free(struct match_op *op)
+{
+	conn_unref(op->c);
+	free(op->ref);
+	free(op->member);
+	free(op);
+}
+
+/* The seq just before s, so that a filter of "after it" starts at s. */
+static struct seq
+seq_before(struct seq s)
+{
+	if (s.n > 0)
+		s.n--;
+	else if (s.ms > 0) {
+		s.ms--;
+		s.n = UINT64_MAX;
+	}
+	return s;
+}
+
+/*
+ * Have lr deliver its history from its members' oldest seq on: at once if
+ * subscribed, else when the subscription is confirmed (join_subscribed).
+ * A catch-up already running covers it: it holds live frames until its
+ * read is in, and fans both out to every member there is by then.
+ */
+static void
+match_catch_up(struct local_room *lr)
+{
+	if (!lr->catching_up && !lr->catchup_needed)
+		lr->catchup_quiet = 1;	/* no outage to log */
+	switch (lr->sub) {
+	case SUB_NONE:
+		lr->catchup_needed = 1;
+		room_subscribe(lr);
+		break;
+	case SUB_SUBSCRIBING:
+	case SUB_UNSUBSCRIBING:
+		lr->catchup_needed = 1;
+		break;
+	case SUB_SUBSCRIBED:
+		if (!lr->catching_up) {
+			lr->catching_up = 1;
+			recover_catch_up(lr);
+		}
+		break;
+	}
+}
+
+static void
+match_done(redisReply *rr, void *arg)
+{
+	struct match_op *op = arg;
+	struct conn *c = op->c;
+	struct local_room *lr;
+	struct membership *m;
+	redisReply *roomr = NULL, *seqr;
+	const char *status = NULL;
+	char room[ID_MAX + 1];
+	struct seq seq = { 0, 0 };
+
+	if (rr != NULL && rr->type == REDIS_REPLY_ARRAY && rr->elements >= 1 &&
+	    rr->element[MATCH_R_STATUS]->type == REDIS_REPLY_STRING)
+		status = rr->element[MATCH_R_STATUS]->str;
+	if (status != NULL && strcmp(status, "conflict") != 0 &&
+	    rr->elements >= MATCH_R_COUNT &&
+	    rr->element[MATCH_R_ROOM]->type == REDIS_REPLY_STRING &&
+	    id_valid(rr->element[MATCH_R_ROOM]->str,
+	    rr->element[MATCH_R_ROOM]->len))
+		roomr = rr->element[MATCH_R_ROOM];
+	if (roomr != NULL)
+		snprintf(room, sizeof room, "%s", roomr->str);
+	if (c->wsi == NULL) {
+		/* Closed meanwhile, with no membership here to leave by:
+		 * give the seat back. */
+		if (roomr != NULL)
+			leave_start(room, c->id, "disconnect", NULL, NULL);
+		match_op_free(op);
+		return;
+	}
+	if (roomr == NULL) {
+		if (rr == NULL)
+			reply_error(c, op->ticket, op->ref, ERR_UNAVAILABLE,
+			    "redis is unavailable");
+		else if (status != NULL && strcmp(status, "conflict") == 0)
+			reply_error(c, op->ticket, op->ref, ERR_INTERNAL,
+			    "the new room's id was taken; try again");
+		else {
+			log_warnx("match: bad reply from redis%s%s",
+			    rr->type == REDIS_REPLY_ERROR ? ": " : "",
+			    rr->type == REDIS_REPLY_ERROR ? rr->str : "");
+			reply_error(c, op->ticket, op->ref, ERR_INTERNAL,
+			    "internal error");
+		}
+		match_op_free(op);
+		return;
+	}
+	reply_matched(c, op->ticket, op->ref, room, rr,
+	    rr->element[MATCH_R_CREATED]->integer == 1);
+	lr = room_get(room);
+	if ((m = conn_membership(c, room)) == NULL) {
+		m = membership_new(c, lr);
+		seqr = rr->element[JOIN_R_SEQ];
+		if (seqr->type == REDIS_REPLY_STRING)
+			seq_parse(seqr->str, seqr->len, &seq);
+		/* A new member from its own member_joined on; one that was
+		 * there already (not known here) from what comes next. */
+		if (strcmp(status, "ok") == 0)
+			seq = seq_before(seq);
+		membership_activate(m, &seq, 0);
+		join_remember(m, rr);
+		match_catch_up(lr);
+	} else
+		join_remember(m, rr);
+	match_op_free(op);
+}
+
+/*
+ * Find conn a seat through the match script (PROTOCOL.md "Matchmaking"):
+ * mp holds the validated fields, the filter canonical already. The reply
+ * goes out under ticket; ref and the strings of mp are copied or used
+ * before this returns.
+ */
+void
+join_match(struct conn *c, uint64_t ticket, const char *ref,
+    const struct match_params *mp)
+{
+	struct match_op *op;
+	struct script_args sa;
+	unsigned char r[6];
+	char new_room[ID_MAX + 1];
+
+	if (!store_ready()) {
+		reply_error(c, ticket, ref, ERR_UNAVAILABLE,
+		    "redis is unavailable");
+		return;
+	}
+	if (getrandom(r, sizeof r, 0) != sizeof r)
+		fatal("getrandom");
+	snprintf(new_room, sizeof new_room, "%s-%02x%02x%02x%02x%02x%02x",
+	    mp->pool, r[0], r[1], r[2], r[3], r[4], r[5]);
+	op = xcalloc(1, sizeof *op);
+	op->c = c;
+	conn_ref(c);
+	op->ticket = ticket;
+	op->ref = ref != NULL ? xstrdup(ref) : NULL;
+	op->member = join_member_json(c, mp->meta);
+	if (script_match_args(&sa, &(struct script_match){
+		.prefix = cfg.prefix,
+		.pool = mp->pool,
+		.size = mp->size,
+		.filter = mp->filter,
+		.new_room = new_room,
+		.conn = c->id,
+		.member = op->member,
+		.maxlen = cfg.history,
+		.ttl = cfg.room_ttl,
+		.title = mp->title,
+		.topic = mp->topic,
+		.visibility = mp->visibility,
+	}) != 0) {
+		reply_error(c, ticket, ref, ERR_INTERNAL, "internal error");
+		match_op_free(op);
+		return;
+	}
+	store_run(&sa, match_done, op);
 }

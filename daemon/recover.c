@@ -89,6 +89,8 @@ catchup_done(redisReply *rr, void *arg)
 			if (frame_parse_seq(e->element[i]->str,
 			    e->element[i]->len, &seq, &end) != 0)
 				continue;
+			fanout_note(lr, e->element[i]->str, e->element[i]->len,
+			    end, &seq);
 			f = frame_new(e->element[i]->str, e->element[i]->len);
 			f->seq = seq;
 			fanout_frame(lr, f, NULL, 0);
@@ -96,9 +98,10 @@ catchup_done(redisReply *rr, void *arg)
 			n++;
 		}
 	}
-	if (n > 0)
+	if (n > 0 && !lr->catchup_quiet)
 		log_info("room %s: %zu frames caught up after the "
 		    "subscription came back", lr->id, n);
+	lr->catchup_quiet = 0;
 	recover_release_held(lr);
 }
 

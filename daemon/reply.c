@@ -144,10 +144,74 @@ reply_add_state(struct buf *b, redisReply *flat)
 	buf_addc(b, '}');
 }
 
-/* The ok reply of a join, from the join script's reply (JOIN_R_*). */
-void
-reply_joined(struct conn *c, uint64_t ticket, const char *ref,
-    const char *room, redisReply *rr)
+/* A string element of a reply, or "" when it is nil or no string. */
+static const char *
+reply_str(redisReply *e, size_t *len)
+{
+	if (e->type != REDIS_REPLY_STRING) {
+		*len = 0;
+		return "";
+	}
+	*len = e->len;
+	return e->str;
+}
+
+/*
+ * Append ,"details":{...} from the details a join or match script gives
+ * (JOIN_D_*): pool and filter only for a room made by match. The filter
+ * is stored as the canonical JSON roomd made of it, and copied as it is.
+ */
+static void
+reply_add_details(struct buf *b, redisReply *d)
+{
+	const char *s;
+	size_t len;
+	long long maxm;
+
+	if (d->type != REDIS_REPLY_ARRAY || d->elements < JOIN_D_COUNT) {
+		buf_adds(b, ",\"details\":null");
+		return;
+	}
+	buf_adds(b, ",\"details\":{\"title\":");
+	s = reply_str(d->element[JOIN_D_TITLE], &len);
+	json_add_string(b, s, len);
+	buf_adds(b, ",\"topic\":");
+	s = reply_str(d->element[JOIN_D_TOPIC], &len);
+	json_add_string(b, s, len);
+	s = reply_str(d->element[JOIN_D_VISIBILITY], &len);
+	buf_printf(b, ",\"visibility\":\"%s\"", len == 7 &&
+	    memcmp(s, "private", 7) == 0 ? "private" : "public");
+	maxm = strtoll(reply_str(d->element[JOIN_D_MAX_MEMBERS], &len), NULL,
+	    10);
+	if (maxm > 0)
+		buf_printf(b, ",\"max_members\":%lld", maxm);
+	else
+		buf_adds(b, ",\"max_members\":null");
+	buf_printf(b, ",\"created_at\":%lld,\"locked\":%s",
+	    strtoll(reply_str(d->element[JOIN_D_CREATED_AT], &len), NULL, 10),
+	    strcmp(reply_str(d->element[JOIN_D_LOCKED], &len), "1") == 0 ?
+	    "true" : "false");
+	s = reply_str(d->element[JOIN_D_POOL], &len);
+	if (len > 0) {
+		buf_adds(b, ",\"pool\":");
+		json_add_string(b, s, len);
+		s = reply_str(d->element[JOIN_D_FILTER], &len);
+		buf_adds(b, ",\"filter\":");
+		if (len > 0)
+			buf_add(b, s, len);
+		else
+			buf_adds(b, "{}");
+	}
+	buf_addc(b, '}');
+}
+
+/*
+ * The ok reply of a join or match, from the script's reply (JOIN_R_*);
+ * created is -1 for a join, else whether the match opened the room.
+ */
+static void
+reply_join_or_match(struct conn *c, uint64_t ticket, const char *ref,
+    const char *room, redisReply *rr, int created)
 {
 	redisReply *seq = rr->element[JOIN_R_SEQ];
 	long long recovered = rr->element[JOIN_R_RECOVERED]->integer;
@@ -164,10 +228,29 @@ reply_joined(struct conn *c, uint64_t ticket, const char *ref,
 	reply_add_state(&b, rr->element[JOIN_R_STATE]);
 	buf_printf(&b, ",\"state_version\":%lld",
 	    rr->element[JOIN_R_STATE_VERSION]->integer);
+	reply_add_details(&b, rr->element[JOIN_R_DETAILS]);
 	if (recovered >= 0)
 		buf_printf(&b, ",\"recovered\":%s", recovered ? "true" :
 		    "false");
+	if (created >= 0)
+		buf_printf(&b, ",\"created\":%s", created ? "true" : "false");
 	reply_finish(c, ticket, &b);
+}
+
+/* The ok reply of a join, from the join script's reply (JOIN_R_*). */
+void
+reply_joined(struct conn *c, uint64_t ticket, const char *ref,
+    const char *room, redisReply *rr)
+{
+	reply_join_or_match(c, ticket, ref, room, rr, -1);
+}
+
+/* The ok reply of a match: a join's and created (MATCH_R_*). */
+void
+reply_matched(struct conn *c, uint64_t ticket, const char *ref,
+    const char *room, redisReply *rr, int created)
+{
+	reply_join_or_match(c, ticket, ref, room, rr, created != 0);
 }
 
 /* The ok reply of a leave. */
@@ -248,8 +331,33 @@ reply_fields_rooms(struct buf *b, redisReply *rr)
 			    f[ROOMS_R_MAX_MEMBERS]->integer);
 		else
 			buf_adds(b, ",\"max_members\":null");
-		buf_printf(b, ",\"created_at\":%lld}",
-		    f[ROOMS_R_CREATED_AT]->integer);
+		buf_printf(b, ",\"created_at\":%lld,\"locked\":%s",
+		    f[ROOMS_R_CREATED_AT]->integer,
+		    f[ROOMS_R_LOCKED]->integer == 1 ? "true" : "false");
+		if (f[ROOMS_R_POOL]->type == REDIS_REPLY_STRING &&
+		    f[ROOMS_R_POOL]->len > 0) {
+			buf_adds(b, ",\"pool\":");
+			json_add_string(b, f[ROOMS_R_POOL]->str,
+			    f[ROOMS_R_POOL]->len);
+			buf_adds(b, ",\"filter\":");
+			if (f[ROOMS_R_FILTER]->type == REDIS_REPLY_STRING &&
+			    f[ROOMS_R_FILTER]->len > 0)
+				buf_add(b, f[ROOMS_R_FILTER]->str,
+				    f[ROOMS_R_FILTER]->len);
+			else
+				buf_adds(b, "{}");
+		}
+		buf_addc(b, '}');
 	}
 	buf_addc(b, ']');
+}
+
+/* lock and unlock: the room, as for leave. */
+void
+reply_fields_locked(struct buf *b, redisReply *rr)
+{
+	redisReply *room = rr->element[LOCK_R_ROOM];
+
+	buf_adds(b, ",\"room\":");
+	json_add_string(b, room->str, room->len);
 }

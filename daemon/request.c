@@ -25,6 +25,9 @@ struct pending {
 static const struct req_entry *const request_table[] = {
 	&req_join_entry,
 	&req_leave_entry,
+	&req_match_entry,
+	&req_lock_entry,
+	&req_unlock_entry,
 	&req_publish_entry,
 	&req_state_set_entry,
 	&req_state_get_entry,

@@ -153,11 +153,14 @@ struct local_room {
 	int catchup_needed;	/* when the subscription is confirmed */
 	int catching_up;	/* holding live frames */
 	int catchup_unsent;	/* the read waits for the command connection */
+	int catchup_quiet;	/* for a match (join.c), not an outage */
 	struct frame **held;
 	uint32_t nheld;
 	uint32_t held_cap;
-	/* Details from the last join reply, to write back after an outage. */
+	/* Details from the last join reply, to write back after an outage,
+	 * with locked kept up to date by the room_locked frames seen. */
 	char *details[JOIN_D_COUNT];	/* JOIN_D_* order */
+	struct seq locked_seq;	/* of the room_locked frame that set it */
 };
 
 /* The create fields of a join, validated; NULL or 0 when absent. */
@@ -166,6 +169,17 @@ struct room_create {
 	const char *topic;
 	const char *visibility;
 	uint64_t max_members;
+};
+
+/* The fields of a match request, validated; strings are the request's. */
+struct match_params {
+	const char *pool;
+	unsigned size;
+	const char *filter;	/* canonical JSON, "{}" for none */
+	const char *meta;	/* JSON text, or NULL */
+	const char *title;	/* create fields; NULL: default */
+	const char *topic;
+	const char *visibility;	/* NULL: private */
 };
 
 /* What the command connection and the subscription tell their user. */
@@ -252,6 +266,9 @@ void reply_pong(struct conn *, uint64_t, const char *ref);
 void reply_joined(struct conn *, uint64_t, const char *ref, const char *room,
     struct redisReply *);
 void reply_left(struct conn *, uint64_t, const char *ref, const char *room);
+void reply_matched(struct conn *, uint64_t, const char *ref,
+    const char *room, struct redisReply *, int created);
+void reply_fields_locked(struct buf *, struct redisReply *);
 void reply_fields_published(struct buf *, struct redisReply *);
 void reply_fields_state_set(struct buf *, struct redisReply *);
 void reply_fields_state(struct buf *, struct redisReply *);
@@ -291,6 +308,9 @@ void req_actor(struct buf *, struct conn *);
 /* req-join.c, req-write.c, req-read.c */
 extern const struct req_entry req_join_entry;
 extern const struct req_entry req_leave_entry;
+extern const struct req_entry req_match_entry;
+extern const struct req_entry req_lock_entry;
+extern const struct req_entry req_unlock_entry;
 extern const struct req_entry req_publish_entry;
 extern const struct req_entry req_state_set_entry;
 extern const struct req_entry req_state_get_entry;
@@ -325,10 +345,14 @@ void join_leave(struct conn *, uint64_t ticket, const char *ref,
 void join_subscribed(const char *channel, size_t chlen);
 void join_retry_leaves(void);
 void join_conn_closed(struct conn *, const char *reason);
+void join_match(struct conn *, uint64_t ticket, const char *ref,
+    const struct match_params *);
 
 /* fanout.c */
 void fanout_deliver(const char *channel, size_t chlen, const char *,
     size_t);
+void fanout_note(struct local_room *, const char *, size_t, size_t,
+    const struct seq *);
 void fanout_frame(struct local_room *, struct frame *, const char *,
     size_t);
 

@@ -1,6 +1,8 @@
 /* keys.c: the names of roomd's Redis keys and channels (see REDIS.md). */
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "shared.h"
 
 /*
@@ -83,4 +85,35 @@ key_channel_room(const char *prefix, const char *ch, size_t len,
 		return NULL;
 	*roomlen = len - pl - 5;
 	return ch + pl + 4;
+}
+
+/*
+ * Append "<prefix>pool:{<pool>}:<digest>", the sorted set of a pool's open
+ * rooms of one size and filter: the digest is the first 16 hex digits of
+ * the SHA1 of "<size>:<canonical filter JSON>", so equal filters (as
+ * canonicalised by the caller: keys sorted, compact) share one key.
+ * Returns 0, or -1 when no SHA1 could be computed.
+ */
+int
+key_pool(struct buf *b, const char *prefix, const char *pool,
+    unsigned size, const char *filter)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	struct buf in;
+	int rc;
+
+	buf_init(&in);
+	buf_printf(&in, "%u:%s", size, filter);
+	rc = EVP_Digest(in.p, in.len, md, &mdlen, EVP_sha1(), NULL);
+	buf_free(&in);
+	if (rc != 1 || mdlen < 8)
+		return -1;
+	buf_adds(b, prefix);
+	buf_adds(b, "pool:{");
+	buf_adds(b, pool);
+	buf_adds(b, "}:");
+	for (int i = 0; i < 8; i++)
+		buf_printf(b, "%02x", md[i]);
+	return 0;
 }

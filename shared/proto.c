@@ -217,6 +217,9 @@ static const char *const req_type_names[REQ_TYPE_COUNT] = {
 	[REQ_HISTORY] = "history",
 	[REQ_ROOMS] = "rooms",
 	[REQ_PING] = "ping",
+	[REQ_MATCH] = "match",
+	[REQ_LOCK] = "lock",
+	[REQ_UNLOCK] = "unlock",
 };
 
 /*

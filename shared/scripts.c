@@ -19,6 +19,8 @@ extern const char lua_read[];
 extern const char lua_rooms[];
 extern const char lua_restore[];
 extern const char lua_gc[];
+extern const char lua_match[];
+extern const char lua_lock[];
 
 static const struct {
 	const char *name;
@@ -32,6 +34,8 @@ static const struct {
 	[SCRIPT_ROOMS] = { "rooms", lua_rooms },
 	[SCRIPT_RESTORE] = { "restore", lua_restore },
 	[SCRIPT_GC] = { "gc", lua_gc },
+	[SCRIPT_MATCH] = { "match", lua_match },
+	[SCRIPT_LOCK] = { "lock", lua_lock },
 };
 
 /* Lowercase hex SHA1 of each source, as EVALSHA wants; filled on first use. */
@@ -317,6 +321,7 @@ script_restore_args(struct script_args *sa, const struct script_restore *r)
 		[JOIN_D_VISIBILITY] = "public",
 		[JOIN_D_MAX_MEMBERS] = "0",
 		[JOIN_D_CREATED_AT] = "0",
+		[JOIN_D_LOCKED] = "0",
 	};
 
 	sa_begin_room(sa, SCRIPT_RESTORE, r->prefix, r->room, 6);
@@ -340,5 +345,46 @@ script_gc_args(struct script_args *sa, const struct script_gc *g)
 	sa_str(sa, g->sweep ? "1" : "0");
 	if (g->restarted != NULL)
 		sa_str(sa, g->restarted);
+	sa_end(sa);
+}
+
+int
+script_match_args(struct script_args *sa, const struct script_match *m)
+{
+	size_t off;
+
+	sa_begin(sa, SCRIPT_MATCH);
+	off = sa->b.len;
+	if (key_pool(&sa->b, m->prefix, m->pool, m->size, m->filter) != 0) {
+		buf_free(&sa->b);
+		return -1;
+	}
+	sa_own_from(sa, off);
+	sa_room_keys(sa, m->prefix, m->new_room, 6);
+	sa->nkeys = 7;
+	sa_str(sa, m->prefix);
+	sa_str(sa, m->conn);
+	sa_str(sa, m->member);
+	sa_str(sa, m->pool);
+	sa_uint(sa, m->size);
+	sa_str(sa, m->filter);
+	sa_str(sa, m->new_room);
+	sa_uint(sa, m->maxlen);
+	sa_uint(sa, m->ttl);
+	sa_str(sa, m->title);
+	sa_str(sa, m->topic);
+	sa_str(sa, m->visibility);
+	sa_end(sa);
+	return 0;
+}
+
+void
+script_lock_args(struct script_args *sa, const struct script_lock *l)
+{
+	sa_begin_room(sa, SCRIPT_LOCK, l->prefix, l->room, 4);
+	sa_frame_args(sa, l->prefix, l->room, l->maxlen, l->ttl);
+	sa_str(sa, l->conn);
+	sa_str(sa, l->lock ? "1" : "0");
+	sa_str(sa, l->by);
 	sa_end(sa);
 }

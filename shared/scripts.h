@@ -29,6 +29,8 @@ enum script_id {
 	SCRIPT_ROOMS,
 	SCRIPT_RESTORE,
 	SCRIPT_GC,
+	SCRIPT_MATCH,
+	SCRIPT_LOCK,
 	SCRIPT_COUNT
 };
 const char *script_source(enum script_id);
@@ -89,6 +91,10 @@ enum {
 	JOIN_D_VISIBILITY,
 	JOIN_D_MAX_MEMBERS,
 	JOIN_D_CREATED_AT,
+	JOIN_D_LOCKED,			/* "1" when locked */
+	JOIN_D_POOL,			/* rooms made by match only: */
+	JOIN_D_FILTER,			/* canonical filter JSON */
+	JOIN_D_POOL_KEY,		/* the pool's sorted set */
 	JOIN_D_COUNT
 };
 
@@ -193,6 +199,9 @@ enum {					/* the fields of each row */
 	ROOMS_R_MEMBERS,
 	ROOMS_R_MAX_MEMBERS,		/* 0: no limit */
 	ROOMS_R_CREATED_AT,
+	ROOMS_R_LOCKED,			/* 0 or 1 */
+	ROOMS_R_POOL,			/* "" unless made by match */
+	ROOMS_R_FILTER,			/* JSON, "" unless made by match */
 	ROOMS_R_COUNT
 };
 
@@ -225,6 +234,52 @@ enum {
 	GC_R_CLOSED,
 	GC_R_DROPPED,
 	GC_R_COUNT
+};
+
+/*
+ * match.lua: a seat in the fullest open room of a pool with this size and
+ * filter, or a new room (issue 10). Its reply is join.lua's (JOIN_R_*,
+ * with recovered -1 and no frames) and two more elements.
+ */
+struct script_match {
+	const char *prefix;
+	const char *pool;
+	unsigned size;
+	const char *filter;		/* canonical JSON ("{}" for none) */
+	const char *new_room;		/* the id to create if none fits */
+	const char *conn;
+	const char *member;		/* member JSON without its '}' */
+	uint64_t maxlen;
+	uint64_t ttl;
+	const char *title;		/* create fields; NULL: default */
+	const char *topic;
+	const char *visibility;		/* NULL: private */
+};
+/* Returns -1 (nothing built) when the pool key cannot be made. */
+int script_match_args(struct script_args *, const struct script_match *);
+enum {
+	MATCH_R_STATUS = JOIN_R_STATUS,	/* "ok", "already", "conflict" */
+	MATCH_R_ROOM = JOIN_R_COUNT,	/* the room picked or made */
+	MATCH_R_CREATED,		/* 1 when this call made it */
+	MATCH_R_COUNT
+};
+
+/* lock.lua: lock or unlock a room against matchmaking (issue 10). */
+struct script_lock {
+	const char *prefix;
+	const char *room;
+	uint64_t maxlen;
+	uint64_t ttl;
+	const char *conn;		/* must be a member; NULL: none */
+	int lock;			/* 1 lock, 0 unlock */
+	const char *by;			/* {"conn":..,"user":..} JSON */
+};
+void script_lock_args(struct script_args *, const struct script_lock *);
+enum {
+	LOCK_R_STATUS,			/* "ok", "not_member", "not_found" */
+	LOCK_R_SEQ,			/* of room_locked; nil: no change */
+	LOCK_R_ROOM,
+	LOCK_R_COUNT
 };
 
 #endif

@@ -138,6 +138,9 @@ enum req_type {
 	REQ_HISTORY,
 	REQ_ROOMS,
 	REQ_PING,
+	REQ_MATCH,
+	REQ_LOCK,
+	REQ_UNLOCK,
 	REQ_TYPE_COUNT
 };
 const char *req_type_name(enum req_type);
@@ -168,6 +171,8 @@ void key_plain(struct buf *, const char *prefix, const char *name);
 void key_room_script(struct buf *, const char *prefix, const char *room,
     const char **, size_t *, int nkeys);
 void key_channel(struct buf *, const char *prefix, const char *room);
+int key_pool(struct buf *, const char *prefix, const char *pool, unsigned,
+    const char *filter);
 const char *key_channel_room(const char *prefix, const char *, size_t,
     size_t *);
 

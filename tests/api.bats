@@ -218,11 +218,27 @@ EOF
 	expect_error n1 evict '{"room":"r1","disconnect":"yes"}' 400 bad_request
 }
 
-@test "lock and unlock answer a clear error in this build" {
-	expect_error n1 lock '{"room":"r1"}' 404 not_found
+@test "lock and unlock: room_locked frames by the api; a missing room writes nothing" {
+	member_bg r1 stop
+	run api n1 lock '{"room":"r1"}'
+	[ "$(status_of "$output")" = 200 ]
+	body_of "$output" | jq -e '.room == "r1"'
+	# Locking a locked room is no error and writes nothing.
+	run api n1 lock '{"room":"r1"}'
+	[ "$(status_of "$output")" = 200 ]
+	run api n1 info '{"room":"r1"}'
+	body_of "$output" | jq -e '.locked == true'
 	run api n1 unlock '{"room":"r1"}'
-	body_of "$output" | jq -e '.message | test("matchmaking")'
-	expect_error n1 lock '{}' 400 bad_request
+	[ "$(status_of "$output")" = 200 ]
+	run api n1 info '{"room":"r1"}'
+	body_of "$output" | jq -e '.locked == false'
+	run room_frames r1
+	[ "$(jq -c 'select(.type == "room_locked") | [.locked, .by]' <<<"$output" | tr '\n' ' ')" = '[true,{"conn":null,"user":"api"}] [false,{"conn":null,"user":"api"}] ' ]
+	expect_error n1 lock '{"room":"nosuch"}' 404 not_found
+	expect_error n1 unlock '{}' 400 bad_request
+	[ "$(redis_cli exists 'roomd:room:{nosuch}')" = 0 ]
+	api n1 publish '{"room":"r1","event":"stop"}' >/dev/null
+	sim_wait m
 }
 
 @test "the node-wide API rate is bounded: 429 rate_limited" {

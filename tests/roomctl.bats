@@ -113,7 +113,7 @@ EOF
 	wait_for 10 members_are small 1
 
 	run -0 ctl rooms
-	assert_line --index 0 --regexp '^ROOM +MEMBERS +MAX +TITLE +TOPIC +VISIBILITY +CREATED$'
+	assert_line --index 0 --regexp '^ROOM +MEMBERS +MAX +TITLE +TOPIC +VISIBILITY +CREATED +POOL +LOCKED$'
 	assert_line --index 1 --regexp '^big +2 +4 +Draft lobby +picks +public +[0-9]{4}-'
 	assert_line --index 2 --regexp '^small +1 +- +public +[0-9]{4}-'
 	refute_output --partial hidden

@@ -71,6 +71,7 @@ EOF
 	api_publish n1 r1 move 1
 	api_publish n1 r1 vote 2
 	api n1 state.set '{"room":"r1","key":"k","value":1}' >/dev/null
+	api n1 lock '{"room":"r1"}' >/dev/null
 	api_publish n1 r1 stop
 	sim_wait m-r1
 	assert_success
@@ -78,7 +79,7 @@ EOF
 	run notices
 	echo "$output"
 	run jq -s -c 'map(.type + ":" + (.event // ""))' <<<"$(notices)"
-	assert_output '["room_created:","member_joined:","event:chat.msg","event:vote","member_left:","room_closed:"]'
+	assert_output '["room_created:","member_joined:","event:chat.msg","event:vote","room_locked:","member_left:","room_closed:"]'
 	# Each exactly as members see it: the room's history has the same frames.
 	for seq in $(notices | jq -r 'select(.seq) | .seq'); do
 		[ "$(redis_cli --raw xrange 'roomd:room:{r1}:events' "$seq" "$seq" | grep -c '^{')" = 1 ]
@@ -92,7 +93,7 @@ EOF
 		[ "$(jq -r '.headers["x-roomd-signature"]' <<<"$req")" = "$want" ]
 		[ "$(jq -r '.headers["x-roomd-delivery"]' <<<"$req")" = "$(jq -r .json.delivery <<<"$req")" ]
 	done
-	[ "$(metric n1 roomd_webhook_notices_delivered_total)" = 6 ]
+	[ "$(metric n1 roomd_webhook_notices_delivered_total)" = 7 ]
 	wait_for 5 eval '[ "$(metric n1 roomd_webhook_queue_depth)" = 0 ]'
 	[ "$(redis_cli xlen roomd:webhooks)" = 0 ]
 }

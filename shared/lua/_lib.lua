@@ -148,3 +148,20 @@ local function check_member(conn, must_exist)
 	end
 	return nil
 end
+
+-- {{{ Matchmaking pools (issue 10). A room made by match.lua keeps its pool
+-- key in its hash (pool_key); every script that changes the room's member
+-- count or openness calls pool_sync afterwards, so the pool holds exactly
+-- the open rooms with a free seat, scored by member count. A room without
+-- pool_key is not in any pool and this costs one HMGET.
+local function pool_sync(rkey, room, count)
+	local d = redis.call('HMGET', rkey, 'pool_key', 'max_members', 'locked')
+	if not d[1] then return end
+	local maxm = tonumber(d[2]) or 0
+	if count > 0 and count < maxm and d[3] ~= '1' then
+		redis.call('ZADD', d[1], count, room)
+	else
+		redis.call('ZREM', d[1], room)
+	end
+end
+-- }}}

@@ -57,6 +57,7 @@ for _, room in ipairs(redis.call('ZRANGE', prefix .. 'rooms', 0, -1)) do
 			end
 		end
 		local count = redis.call('HLEN', k[2])
+		pool_sync(k[1], room, count)	-- pool (issue 10)
 		if count == 0 then
 			redis.call('ZREM', prefix .. 'rooms', room)
 			redis.call('ZREM', prefix .. 'rooms:public', room)
@@ -75,6 +76,29 @@ for _, room in ipairs(redis.call('ZRANGE', prefix .. 'rooms', 0, -1)) do
 			end
 		end
 	end
+end
+-- pool (issue 10): with sweep, pool entries of rooms whose keys expired
+-- are dropped and the others put right (match.lua drops what it meets,
+-- but a pool nobody matches in again would keep them).
+if sweep then
+	local cursor = '0'
+	repeat
+		local r = redis.call('SCAN', cursor, 'MATCH', prefix .. 'pool:*',
+		    'COUNT', 100)
+		cursor = r[1]
+		for _, pk in ipairs(r[2]) do
+			for _, room in ipairs(redis.call('ZRANGE', pk, 0, -1)) do
+				local base = prefix .. 'room:{' .. room .. '}'
+				if redis.call('HGET', base, 'pool_key') ~= pk then
+					redis.call('ZREM', pk, room)
+					dropped = dropped + 1
+				else
+					pool_sync(base, room,
+					    redis.call('HLEN', base .. ':members'))
+				end
+			end
+		end
+	until cursor == '0'
 end
 for _, id in ipairs(dead) do
 	redis.call('SADD', prefix .. 'nodes:gone', id)

@@ -6,7 +6,8 @@
 -- default), max_members ('' for none).
 -- Returns {status, seq, members, state, state_version, recovered, frames,
 -- member, details} where member is the joiner's member JSON, details the
--- room's title, topic, visibility, max_members and created_at, and status is 'ok', 'already' (was a member: no new frame) or
+-- room's title, topic, visibility, max_members, created_at, and (issue 10)
+-- locked, pool, filter and pool_key (false when unset), and status is 'ok', 'already' (was a member: no new frame) or
 -- 'room_full'; recovered is -1 without since, else 0 or 1.
 -- In C: struct script_join and its reply indices (shared/scripts.h); an argument
 -- added here is added there, in the same order.
@@ -38,6 +39,7 @@ if not already then
 	local maxm = tonumber(redis.call('HGET', KEYS[1], 'max_members')) or 0
 	local count = redis.call('HLEN', KEYS[2])
 	if maxm > 0 and count >= maxm then
+		pool_sync(KEYS[1], room, count)	-- pool (issue 10): repair
 		refresh_ttl(ttl, ts)
 		return {'room_full'}
 	end
@@ -68,6 +70,7 @@ else
 	if redis.call('HGET', KEYS[1], 'visibility') == 'public' then
 		redis.call('ZADD', KEYS[6], count, room)
 	end
+	pool_sync(KEYS[1], room, count)	-- pool (issue 10)
 	seq = emit(room, channel, maxlen, ts, 'member_joined',
 	    ',"member":' .. member, false)
 end
@@ -80,4 +83,5 @@ return {status, seq, redis.call('HVALS', KEYS[2]),
     tonumber(redis.call('HGET', KEYS[1], 'state_version')) or 0,
     recovered, frames, member,
     redis.call('HMGET', KEYS[1], 'title', 'topic', 'visibility',
-    'max_members', 'created_at')}
+    'max_members', 'created_at',
+    'locked', 'pool', 'filter', 'pool_key')}	-- pool (issue 10)

@@ -25,6 +25,7 @@ local seq = emit(room, channel, maxlen, ts, 'member_left',
     ',"reason":"' .. reason .. '"', false)
 
 local count = redis.call('HLEN', KEYS[2])
+pool_sync(KEYS[1], room, count)	-- pool (issue 10)
 if count > 0 then
 	redis.call('ZADD', KEYS[5], count, room)
 	if redis.call('ZSCORE', KEYS[6], room) then

@@ -331,7 +331,7 @@ test_req_type_names(void **state)
 {
 	static const char *const names[REQ_TYPE_COUNT] = { "join", "leave",
 		"publish", "state.set", "state.get", "presence", "history",
-		"rooms", "ping" };
+		"rooms", "ping", "match", "lock", "unlock" };
 	int i, j;
 
 	(void)state;
@@ -348,7 +348,8 @@ static void
 test_scripts(void **state)
 {
 	static const char *const names[SCRIPT_COUNT] = { "join", "leave",
-		"append", "state_set", "read", "rooms", "restore", "gc" };
+		"append", "state_set", "read", "rooms", "restore", "gc",
+		"match", "lock" };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen, k;
 	char want[41];

@@ -136,10 +136,40 @@ test_reads(void **state)
 	check_arity(&sa, 6);
 	assert_string_equal(sa.argv[6 + 6], "public");	/* defaults */
 	assert_string_equal(sa.argv[6 + 7], "0");
+	assert_string_equal(sa.argv[6 + 9], "0");	/* not locked */
+	assert_string_equal(sa.argv[6 + 12], "");	/* no pool key */
 	script_args_free(&sa);
 	script_gc_args(&sa, &(struct script_gc){ .prefix = "p:",
 	    .restarted = "n1" });
 	check_arity(&sa, 0);
+	script_args_free(&sa);
+}
+
+static void
+test_match(void **state)
+{
+	struct script_args sa;
+
+	(void)state;
+	assert_int_equal(script_match_args(&sa, &(struct script_match){
+	    .prefix = "p:", .pool = "duel", .size = 2, .filter = "{}",
+	    .new_room = "duel-0123456789ab", .conn = "c1", .member = "{",
+	    .maxlen = 1000, .ttl = 60 }), 0);
+	check_arity(&sa, 7);
+	/* The digest is of "2:{}": size and canonical filter. */
+	assert_string_equal(sa.argv[0], "p:pool:{duel}:c36ebdf8d64760da");
+	assert_string_equal(sa.argv[1], "p:room:{duel-0123456789ab}");
+	assert_string_equal(sa.argv[6], "p:rooms:public");
+	assert_string_equal(sa.argv[7 + 0], "p:");
+	assert_string_equal(sa.argv[7 + 4], "2");
+	assert_string_equal(sa.argv[7 + 6], "duel-0123456789ab");
+	assert_string_equal(sa.argv[7 + 11], "");	/* visibility */
+	script_args_free(&sa);
+	script_lock_args(&sa, &(struct script_lock){ .prefix = "p:",
+	    .room = "r1", .lock = 1, .by = "{}" });
+	check_arity(&sa, 4);
+	assert_string_equal(sa.argv[4 + 4], "");	/* no conn */
+	assert_string_equal(sa.argv[4 + 5], "1");
 	script_args_free(&sa);
 }
 
@@ -166,6 +196,7 @@ main(void)
 		cmocka_unit_test(test_leave),
 		cmocka_unit_test(test_writes),
 		cmocka_unit_test(test_reads),
+		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_err_names),
 	};
 

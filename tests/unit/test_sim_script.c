@@ -112,6 +112,18 @@ test_steps(void **state)
 	assert_string_equal(st->arg, "[1, 2]");
 	sim_steps_free(st, 1);
 
+	assert_int_equal(compile1("match duel 2 {\"mode\": \"$i\"}", &st,
+	    &cause), 0);
+	assert_int_equal(st->op, SIM_MATCH);
+	assert_string_equal(st->a, "duel");
+	assert_string_equal(st->b, "2");
+	assert_string_equal(st->arg, "{\"mode\": \"3\"}");
+	sim_steps_free(st, 1);
+
+	assert_int_equal(compile1("match duel 1000", &st, &cause), 0);
+	assert_null(st->arg);
+	sim_steps_free(st, 1);
+
 	assert_int_equal(compile1("state r k {\"hp\":3}", &st, &cause), 0);
 	assert_int_equal(st->op, SIM_STATE);
 	assert_string_equal(st->b, "k");
@@ -201,6 +213,16 @@ test_errors(void **state)
 		{ "publish r", "t.sim:1: publish: expected ROOM EVENT [DATA_JSON]" },
 		{ "state r k", "t.sim:1: state: expected ROOM KEY VALUE_JSON" },
 		{ "send", "t.sim:1: send: missing frame" },
+		{ "match", "t.sim:1: match: expected POOL SIZE [FILTER_JSON]" },
+		{ "match p", "t.sim:1: match: expected POOL SIZE [FILTER_JSON]" },
+		{ "match p 1", "t.sim:1: match: SIZE must be an integer from 2 "
+		    "to 1000, not '1'" },
+		{ "match p 4x", "t.sim:1: match: SIZE must be an integer from 2 "
+		    "to 1000, not '4x'" },
+		{ "match p 4 [1]", "t.sim:1: match: FILTER_JSON must be a JSON "
+		    "object: [1]" },
+		{ "match p 4 {bad", "t.sim:1: match: FILTER_JSON must be a JSON "
+		    "object: {bad" },
 		{ "expect", "t.sim:1: expect: missing frame type" },
 		{ "expect ok within", "t.sim:1: expect: within needs a duration "
 		    "(250ms, 2s, 1.5s, 1m)" },
@@ -289,6 +311,33 @@ test_matches(void **state)
 	assert_false(matches("expect *", "not json"));
 }
 
+/* A match step binds $room for the lines after it, and only those. */
+static void
+test_rebind(void **state)
+{
+	struct sim_line l[] = {
+		{ 1, (char *)"match p 2" },
+		{ 2, (char *)"publish $room hi" },
+		{ 3, (char *)"expect event room=$room" },
+	};
+	struct sim_script s = { (char *)"t.sim", l, 3 };
+	struct sim_vars v = { 0, 1, "sim" };
+	struct sim_step *st;
+	char *cause = NULL;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(sim_script_compile(&s, &v, &st, &n, &cause), 0);
+	assert_string_equal(st[1].a, "sim");
+	v.room = "p-0123456789ab";
+	assert_int_equal(sim_script_rebind(&s, &v, st, 1, &cause), 0);
+	assert_int_equal(st[0].op, SIM_MATCH);
+	assert_string_equal(st[1].a, "p-0123456789ab");
+	assert_string_equal(st[1].text, "publish p-0123456789ab hi");
+	assert_string_equal(st[2].match[0].value, "p-0123456789ab");
+	sim_steps_free(st, n);
+}
+
 int
 main(void)
 {
@@ -298,6 +347,7 @@ main(void)
 		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_matches),
+		cmocka_unit_test(test_rebind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
