@@ -300,3 +300,15 @@ EOF
 	sim_wait m-r1
 	assert_success
 }
+
+@test "a room made by match has its room_created notice, with its pool and filter" {
+	wh_node n1
+	run sim - <<'EOF'
+send {"type":"match","ref":"m","pool":"duel","size":2,"filter":{"lvl":3}}
+expect ok ref=m created=true
+EOF
+	assert_success
+	wait_for 10 eval 'notices | grep -q room_created'
+	run bash -c "jq -c 'select(.path == \"/wh\") | .json.notices[] | select(.type == \"room_created\") | .details | [.pool, .filter, .max_members, .visibility]' '$BACKEND_LOG'"
+	assert_output '["duel",{"lvl":3},2,"private"]'
+}

@@ -69,6 +69,22 @@ local function channel_prefix(channel, room)
 	return string.sub(channel, 1, #channel - #room - 5)
 end
 
+-- The notice of a room just created (not a room frame: no seq); extra
+-- holds more details fields, each with a leading comma.
+local function room_created_notice(prefix, room, ts, title, topic, vis,
+    max_members, extra)
+	local mm = 'null'
+	if tonumber(max_members) and tonumber(max_members) > 0 then
+		mm = tostring(max_members)
+	end
+	notice(prefix, 'room_created', '',
+	    '{"type":"room_created","room":"' .. room .. '","ts":' .. ts ..
+	    ',"details":{"title":' .. cjson.encode(title) .. ',"topic":' ..
+	    cjson.encode(topic) .. ',"visibility":"' .. vis ..
+	    '","max_members":' .. mm .. ',"created_at":' .. ts ..
+	    (extra or '') .. '}}')
+end
+
 -- emit_to appends one room frame to a history stream and publishes it in
 -- the same atomic step, so history order and live order agree. body holds
 -- the type-specific fields, each with a leading comma.
