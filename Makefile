@@ -24,7 +24,7 @@ ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 
 CC ?= cc
-PKGS := libwebsockets hiredis libuv libcjson libssl libcrypto
+PKGS := libwebsockets hiredis libuv libcjson libssl libcrypto libcurl
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral

@@ -20,6 +20,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_replay_entry,
 	&cmd_publish_entry,
 	&cmd_gc_entry,
+	&cmd_webhooks_entry,
 	&cmd_sim_entry,
 	&cmd_token_entry,
 	NULL

@@ -61,6 +61,7 @@ int cmd_room_operand(const struct cmd_entry *, int, char **, const char **);
 extern const struct cmd_entry cmd_help_entry;
 extern const struct cmd_entry cmd_version_entry;
 extern const struct cmd_entry cmd_nodes_entry;
+extern const struct cmd_entry cmd_webhooks_entry;
 extern const struct cmd_entry cmd_rooms_entry;
 extern const struct cmd_entry cmd_inspect_entry;
 extern const struct cmd_entry cmd_evict_entry;

@@ -5,12 +5,12 @@
 # there must be made here too. Room names come live from Redis, bounded by
 # `timeout 1` so a completion never hangs on an unreachable server.
 
-_roomctl_commands='help version nodes rooms inspect evict replay publish gc sim token'
+_roomctl_commands='help version nodes rooms inspect evict replay publish gc webhooks sim token'
 
 # _roomctl_options COMMAND: the options COMMAND takes.
 _roomctl_options() {
 	case $1 in
-	nodes | gc) echo '--json' ;;
+	nodes | gc | webhooks) echo '--json' ;;
 	rooms) echo '--all --limit --json' ;;
 	inspect) echo '--events --json' ;;
 	evict) echo '--conn --user --reason --disconnect --json' ;;

@@ -109,11 +109,12 @@ complete -c roomctl -n __roomctl_no_cmd -a evict -d 'remove members from a room'
 complete -c roomctl -n __roomctl_no_cmd -a replay -d 'print, follow or republish a room\'s history'
 complete -c roomctl -n __roomctl_no_cmd -a publish -d 'write an event frame into a room'
 complete -c roomctl -n __roomctl_no_cmd -a gc -d 'clean up after dead nodes'
+complete -c roomctl -n __roomctl_no_cmd -a webhooks -d 'show the webhook queue'
 complete -c roomctl -n __roomctl_no_cmd -a sim -d 'run simulated clients'
 complete -c roomctl -n __roomctl_no_cmd -a token -d 'mint an HS256 token'
 
 # help COMMAND
-complete -c roomctl -n '__roomctl_first_arg help' -a 'help version nodes rooms inspect evict replay publish gc sim token'
+complete -c roomctl -n '__roomctl_first_arg help' -a 'help version nodes rooms inspect evict replay publish gc webhooks sim token'
 
 # Commands that take a room first.
 complete -c roomctl -n '__roomctl_first_arg inspect evict replay publish' -a '(__roomctl_rooms)'
@@ -144,6 +145,7 @@ complete -c roomctl -n '__roomctl_is replay' -l json -d 'print JSON'
 complete -c roomctl -n '__roomctl_is publish' -l json -d 'print JSON'
 
 complete -c roomctl -n '__roomctl_is gc' -l json -d 'print JSON'
+complete -c roomctl -n '__roomctl_is webhooks' -l json -d 'print JSON'
 
 complete -c roomctl -n '__roomctl_is sim' -l url -x -d 'roomd WebSocket URLs'
 complete -c roomctl -n '__roomctl_is sim' -l clients -x -d 'number of clients'

@@ -10,7 +10,8 @@ _roomd() {
 	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD - 1]}
 
 	case $prev in
-	--config | --auth-secret-file | --tls-cert | --tls-key)
+	--config | --auth-secret-file | --tls-cert | --tls-key | --api-key-file | \
+	    --webhook-secret-file)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;
@@ -25,7 +26,10 @@ _roomd() {
 	--listen | --redis | --redis-cluster | --redis-password | --prefix | \
 	    --auth-secret | --node-id | \
 	    --history | --room-ttl | --empty-ttl | --max-frame | \
-	    --max-state | --max-rooms-per-conn | --max-conns | --rate | --workers)
+	    --max-state | --max-rooms-per-conn | --max-conns | --rate | --workers | \
+	    --api-key | --connect-url | --publish-url | --publish-events | \
+	    --hook-timeout | --webhook-url | --webhook-secret | --webhook-events | \
+	    --webhook-retry)
 		return 0
 		;;
 	esac
@@ -34,8 +38,10 @@ _roomd() {
 	    --auth-secret --auth-secret-file --insecure --node-id --history
 	    --room-ttl --empty-ttl --max-frame --max-state --max-rooms-per-conn
 	    --max-conns --rate --log-level --log-format --tls-cert --tls-key
-	    --reuse-port --workers --check-config --help
-	    --version' -- "$cur"))
+	    --reuse-port --workers --api-key --api-key-file
+	    --connect-url --publish-url --publish-events --hook-timeout
+	    --webhook-url --webhook-secret --webhook-secret-file --webhook-events
+	    --webhook-retry --check-config --help --version' -- "$cur"))
 	return 0
 }
 

@@ -19,6 +19,8 @@ static int check_cluster(const struct opt *, const char *, char **);
 static int check_prefix(const struct opt *, const char *, char **);
 static int check_node_id(const struct opt *, const char *, char **);
 static int check_nonempty(const struct opt *, const char *, char **);
+static int check_http_url(const struct opt *, const char *, char **);
+static int check_patterns(const struct opt *, const char *, char **);
 
 #define F(f) offsetof(struct config, f)
 const struct opt config_opts[] = {
@@ -79,6 +81,36 @@ const struct opt config_opts[] = {
 	    NULL, 0 },
 	{ "workers", OPT_UINT, F(workers), 1, 64, IN_ALL, NULL, 0, 0, "N",
 	    "run N worker processes on the port under a supervisor", "1", 0 },
+	/* The application's back end (BACKEND.md). */
+	{ "api-key", OPT_STRING, F(api_key), 0, 0, IN_ALL, check_nonempty, 0,
+	    1, "K", "key of the HTTP API, which is off without one", NULL, 0 },
+	{ "api-key-file", OPT_STRING, F(api_key_file), 0, 0, IN_ALL,
+	    check_nonempty, 0, 0, "F", "read the API key from F", NULL, 0 },
+	{ "connect-url", OPT_STRING, F(connect_url), 0, 0, IN_ALL,
+	    check_http_url, 0, 0, "URL", "back end that authorises connections",
+	    NULL, 0 },
+	{ "publish-url", OPT_STRING, F(publish_url), 0, 0, IN_ALL,
+	    check_http_url, 0, 0, "URL", "back end that checks events", NULL,
+	    0 },
+	{ "publish-events", OPT_STRING, F(publish_events), 0, 0, IN_ALL,
+	    check_patterns, 0, 0, "PATTERNS", "events the publish hook sees",
+	    "*", 0 },
+	{ "hook-timeout", OPT_UINT, F(hook_timeout), 1, 600, IN_ALL, NULL, 0,
+	    0, "SECS", "wait for a hook or webhook answer", "3", 0 },
+	{ "webhook-url", OPT_STRING, F(webhook_url), 0, 0, IN_ALL,
+	    check_http_url, 0, 0, "URL", "back end told what happens in rooms",
+	    NULL, 0 },
+	{ "webhook-secret", OPT_STRING, F(webhook_secret), 0, 0, IN_ALL,
+	    check_nonempty, 0, 1, "S", "HMAC key of webhook signatures", NULL,
+	    0 },
+	{ "webhook-secret-file", OPT_STRING, F(webhook_secret_file), 0, 0,
+	    IN_ALL, check_nonempty, 0, 0, "F", "read the webhook secret from F",
+	    NULL, 0 },
+	{ "webhook-events", OPT_STRING, F(webhook_events), 0, 0, IN_ALL,
+	    check_patterns, 0, 0, "PATTERNS", "events also sent as notices, "
+	    "none by default", NULL, 0 },
+	{ "webhook-retry", OPT_UINT, F(webhook_retry), 1, 604800, IN_ALL, NULL,
+	    0, 0, "SECS", "retry a failing webhook this long", "3600", 0 },
 	{ "check-config", OPT_FLAG, F(check_config), 0, 0, IN_ARGV, NULL, 0, 0,
 	    NULL, "check the settings and exit", NULL, 0 },
 	{ "help", OPT_HELP, 0, 0, 0, IN_ARGV, NULL, 0, 0, NULL,
@@ -194,6 +226,59 @@ check_nonempty(const struct opt *o, const char *v, char **why)
 	return 0;
 }
 
+/* An http:// or https:// URL with a host. */
+static int
+check_http_url(const struct opt *o, const char *v, char **why)
+{
+	const char *h;
+
+	(void)o;
+	if (strncmp(v, "http://", 7) == 0)
+		h = v + 7;
+	else if (strncmp(v, "https://", 8) == 0)
+		h = v + 8;
+	else {
+		*why = xstrdup("must be an http:// or https:// URL");
+		return -1;
+	}
+	if (*h == '\0' || *h == '/' || strpbrk(v, " \t\r\n") != NULL) {
+		*why = xstrdup("must be an http:// or https:// URL with a host");
+		return -1;
+	}
+	return 0;
+}
+
+/* Comma-separated event-name patterns: ids with '*' wildcards. */
+static int
+check_patterns(const struct opt *o, const char *v, char **why)
+{
+	const char *p = v, *e;
+	size_t n;
+
+	(void)o;
+	if (*v == '\0')
+		return 0;
+	for (;;) {
+		e = strchr(p, ',');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (n == 0 || n > ID_MAX) {
+			*why = xstrdup("must be event-name patterns, "
+			    "comma-separated");
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] != '*' && !id_valid(p + i, 1)) {
+				xasprintf(why, "pattern '%.*s' may hold only "
+				    "A-Z a-z 0-9 _ . : - and *", (int)n, p);
+				return -1;
+			}
+		}
+		if (e == NULL)
+			return 0;
+		p = e + 1;
+	}
+}
+
 /* Print the synopsis and one line per option, from the option table. */
 void
 config_usage(FILE *f)
@@ -217,7 +302,14 @@ config_usage(FILE *f)
 	    "[--log-level LEVEL]\n"
 	    "             [--log-format text|json] "
 	    "[--tls-cert FILE --tls-key FILE]\n"
-	    "             [--reuse-port] [--workers N] [--check-config]\n\n");
+	    "             [--reuse-port] [--workers N]\n"
+	    "             [--api-key K | --api-key-file F] [--connect-url URL]\n"
+	    "             [--publish-url URL] [--publish-events PATTERNS] "
+	    "[--hook-timeout SECS]\n"
+	    "             [--webhook-url URL] [--webhook-secret S | "
+	    "--webhook-secret-file F]\n"
+	    "             [--webhook-events PATTERNS] [--webhook-retry SECS]\n"
+	    "             [--check-config]\n\n");
 	for (i = 0; i < CONFIG_NOPTS; i++) {
 		o = &config_opts[i];
 		if (o->arg != NULL)

@@ -110,17 +110,28 @@ parse_bool(const char *s, int *out)
 	return -1;
 }
 
-/* The other half of the auth-secret / auth-secret-file pair, or -1. */
+/*
+ * The other half of a secret / secret-file pair (auth-secret, api-key,
+ * webhook-secret), or -1.
+ */
 static int
 opt_partner(const struct opt *o)
 {
-	const struct opt *p = NULL;
+	const struct opt *p;
+	char name[64];
+	size_t n = strlen(o->name);
 
-	if (strcmp(o->name, "auth-secret") == 0)
-		p = opt_find("auth-secret-file", strlen("auth-secret-file"));
-	else if (strcmp(o->name, "auth-secret-file") == 0)
-		p = opt_find("auth-secret", strlen("auth-secret"));
-	return (p != NULL) ? (int)(p - config_opts) : -1;
+	if (n > 5 && strcmp(o->name + n - 5, "-file") == 0)
+		p = opt_find(o->name, n - 5);
+	else {
+		snprintf(name, sizeof name, "%s-file", o->name);
+		p = opt_find(name, strlen(name));
+	}
+	if (p == NULL || p->type != OPT_STRING || o->type != OPT_STRING)
+		return -1;
+	if (!(p->secret || o->secret))
+		return -1;
+	return (int)(p - config_opts);
 }
 
 /*
@@ -526,6 +537,14 @@ config_derive(struct loader *ld, char **cause)
 		    cfg->tls_cert != NULL ? "--tls-key" : "--tls-cert");
 		return -1;
 	}
+	/* The webhook stream and its settings key sit outside every room's
+	 * slot, where a room's script cannot write them on a cluster; until
+	 * they are written after the script there, refuse the pair. */
+	if (cfg->redis_cluster != NULL && cfg->webhook_url != NULL) {
+		xasprintf(cause, "--webhook-url does not work with "
+		    "--redis-cluster yet");
+		return -1;
+	}
 	if (cfg->workers > 1 && cfg->node_id != NULL &&
 	    strlen(cfg->node_id) + 3 > ID_MAX) {
 		xasprintf(cause, "--node-id '%s' is too long for --workers: "
@@ -540,6 +559,27 @@ config_derive(struct loader *ld, char **cause)
 			return -1;
 		free(cfg->auth_secret);
 		cfg->auth_secret = secret;
+	}
+	/* backend (BACKEND.md): the API key and the webhook secret. */
+	if (cfg->api_key_file != NULL) {
+		if (read_secret(cfg->api_key_file,
+		    ld->where[opt_index("api-key-file")], &secret, cause) != 0)
+			return -1;
+		free(cfg->api_key);
+		cfg->api_key = secret;
+	}
+	if (cfg->webhook_secret_file != NULL) {
+		if (read_secret(cfg->webhook_secret_file,
+		    ld->where[opt_index("webhook-secret-file")], &secret,
+		    cause) != 0)
+			return -1;
+		free(cfg->webhook_secret);
+		cfg->webhook_secret = secret;
+	}
+	if (cfg->webhook_url != NULL && cfg->webhook_secret == NULL) {
+		*cause = xstrdup("--webhook-url needs --webhook-secret or "
+		    "--webhook-secret-file");
+		return -1;
 	}
 	return 0;
 }
@@ -596,6 +636,19 @@ config_free(struct config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	cfg->tls_cert = cfg->tls_key = NULL;
+	free(cfg->api_key);
+	free(cfg->api_key_file);
+	free(cfg->connect_url);
+	free(cfg->publish_url);
+	free(cfg->publish_events);
+	free(cfg->webhook_url);
+	free(cfg->webhook_secret);
+	free(cfg->webhook_secret_file);
+	free(cfg->webhook_events);
+	cfg->api_key = cfg->api_key_file = cfg->connect_url = NULL;
+	cfg->publish_url = cfg->publish_events = cfg->webhook_url = NULL;
+	cfg->webhook_secret = cfg->webhook_secret_file = NULL;
+	cfg->webhook_events = NULL;
 	cfg->listen = cfg->redis = cfg->prefix = cfg->config = NULL;
 	cfg->auth_secret = cfg->auth_secret_file = cfg->node_id = NULL;
 }

@@ -41,6 +41,18 @@ struct config {
 	int reuse_port;			/* SO_REUSEPORT on the listener */
 	uint64_t workers;		/* > 1: supervise that many */
 	int check_config;		/* --check-config: validate and exit */
+	/* The application's back end (BACKEND.md); NULL: off. */
+	char *api_key;
+	char *api_key_file;
+	char *connect_url;
+	char *publish_url;
+	char *publish_events;		/* patterns, default "*" */
+	uint64_t hook_timeout;		/* seconds, default 3 */
+	char *webhook_url;
+	char *webhook_secret;
+	char *webhook_secret_file;
+	char *webhook_events;		/* patterns, default none */
+	uint64_t webhook_retry;		/* seconds, default 3600 */
 
 	/* Derived from the options above by config_load. */
 	struct redis_url redis_url;
@@ -88,7 +100,7 @@ struct opt {
 };
 
 /* config-opts.c */
-#define CONFIG_NOPTS 27	/* entries in config_opts, checked at build */
+#define CONFIG_NOPTS 38	/* entries in config_opts, checked at build */
 extern const struct opt config_opts[];
 const struct opt *opt_find(const char *, size_t);
 void opt_env_name(const struct opt *, char *, size_t);

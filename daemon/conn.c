@@ -90,6 +90,7 @@ conn_unref(struct conn *c)
 	}
 	free(c->rooms);
 	free(c->user);
+	free(c->hook_meta);	/* backend */
 	if (c->claims != NULL) {
 		jwt_claims_free(c->claims);
 		free(c->claims);

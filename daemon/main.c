@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "roomd.h"
+#include "backend.h"
 
 #define SHUTDOWN_GRACE_MS 3000	/* for clients to go */
 #define SHUTDOWN_HARD_MS 6000	/* for everything, even a wedged Redis */
@@ -119,7 +120,9 @@ shutdown_poll(uv_timer_t *t)
 	uv_close((uv_handle_t *)t, handle_closed);
 	node_stop();
 	pace_stop();
+	webhook_stop();		/* backend */
 	server_stop();
+	http_stop();		/* backend */
 	store_stop();
 	uv_close((uv_handle_t *)&sig_term, handle_closed);
 	uv_close((uv_handle_t *)&sig_int, handle_closed);
@@ -180,8 +183,9 @@ main(int argc, char **argv)
 		free(cause);
 		return 2;
 	}
-	if (cfg.auth_secret == NULL && !cfg.insecure &&
-	    !is_loopback(cfg.listen_host)) {
+	/* backend: a connect hook authenticates clients too. */
+	if (cfg.auth_secret == NULL && cfg.connect_url == NULL &&
+	    !cfg.insecure && !is_loopback(cfg.listen_host)) {
 		fprintf(stderr, "roomd: refusing to listen on %s without "
 		    "--auth-secret; give --insecure to allow anonymous clients\n",
 		    cfg.listen);
@@ -233,9 +237,15 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	if (http_start() != 0) {	/* backend: hooks and webhooks */
+		log_error("cannot start the HTTP client (libcurl)");
+		config_free(&cfg);
+		return 1;
+	}
 	defer_init(request_run);
 	store_begin();
 	node_start();
+	webhook_start();	/* backend */
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	log_info("stopped");

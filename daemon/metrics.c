@@ -5,6 +5,7 @@
  */
 #include "cluster.h"
 #include "roomd.h"
+#include "backend.h"
 
 static uint64_t errors_by_code[ERR_COUNT];
 /* By enum req_type, and last those of no known type ("other"). */
@@ -91,4 +92,5 @@ metrics_render(struct buf *b)
 	buf_printf(b, "# HELP roomd_redis_rtt_seconds Moving average of "
 	    "script round trips.\n# TYPE roomd_redis_rtt_seconds gauge\n"
 	    "roomd_redis_rtt_seconds %.6f\n", store_rtt_ms() / 1000.0);
+	metrics_backend_render(b);	/* backend: hooks, API, webhooks */
 }

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "roomd.h"
+#include "backend.h"	/* backend: the connect hook's default meta */
 
 #define META_MAX 1024
 #define TITLE_MAX 256
@@ -92,6 +93,10 @@ req_meta(struct req *r, char **out)
 	cJSON *meta = cJSON_GetObjectItemCaseSensitive(r->root, "meta");
 
 	*out = NULL;
+	if ((meta == NULL || cJSON_IsNull(meta)) && hook_default_meta(r->c)) {
+		*out = xstrdup(hook_default_meta(r->c));	/* backend */
+		return 0;
+	}
 	if (meta == NULL || cJSON_IsNull(meta))
 		return 0;
 	if (!cJSON_IsObject(meta)) {

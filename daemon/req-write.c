@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "roomd.h"
+#include "backend.h"	/* backend: the publish hook */
 
 #define KEY_MAX 128
 
@@ -28,6 +29,44 @@ req_json_value(struct req *r, cJSON *it, const char *name)
 	return json;
 }
 
+/*
+ * Write one member's event with the append script; the reply answers
+ * ticket (ref: JSON text or NULL, copied). who is the member's conn id, or
+ * NULL for an admin writing without membership. Called by req_publish,
+ * and by the publish hook once the back end let the event through.
+ */
+static void
+req_publish_write(struct conn *c, uint64_t ticket, const char *ref,
+    const char *room, const char *event, const char *data_json, int echo,
+    const char *who)
+{
+	struct req r = { .c = c, .ticket = ticket, .room = room };
+	struct buf body;
+	struct script_args sa;
+
+	r.ref = ref != NULL ? xstrdup(ref) : NULL;
+	/* from comes first: nodes look for from.conn to honour echo=false. */
+	buf_init(&body);
+	buf_adds(&body, ",\"from\":");
+	req_actor(&body, c);
+	buf_printf(&body, ",\"event\":\"%s\",\"data\":%s", event,
+	    data_json != NULL ? data_json : "null");
+	script_append_args(&sa, &(struct script_append){
+		.prefix = cfg.prefix,
+		.room = room,
+		.maxlen = cfg.history,
+		.ttl = cfg.room_ttl,
+		.type = "event",
+		.body = body.p,
+		.conn = who,
+		.noecho = !echo,
+		.must_exist = who == NULL,	/* an admin: it must exist */
+	});
+	req_script(&r, &sa, SHAPE_APPEND, reply_fields_published);
+	buf_free(&body);
+	free(r.ref);
+}
+
 static void
 req_publish(struct req *r)
 {
@@ -35,8 +74,6 @@ req_publish(struct req *r)
 	char *data_json = NULL;
 	cJSON *data;
 	int echo = 1;
-	struct buf body;
-	struct script_args sa;
 
 	if (req_field_id(r, "event", &event) < 0 ||
 	    req_field_bool(r, "echo", &echo) < 0)
@@ -54,26 +91,14 @@ req_publish(struct req *r)
 		free(data_json);
 		return;
 	}
-	/* from comes first: nodes look for from.conn to honour echo=false. */
-	buf_init(&body);
-	buf_adds(&body, ",\"from\":");
-	req_actor(&body, r->c);
-	buf_printf(&body, ",\"event\":\"%s\",\"data\":%s", event,
-	    data_json != NULL ? data_json : "null");
+	/* backend: the publish hook decides first, and writes in order. */
+	if (hook_publish_matches(event))
+		hook_publish_start(r->c, r->ticket, r->ref, r->room, event,
+		    data_json, echo, who, req_publish_write);
+	else
+		req_publish_write(r->c, r->ticket, r->ref, r->room, event,
+		    data_json, echo, who);
 	free(data_json);
-	script_append_args(&sa, &(struct script_append){
-		.prefix = cfg.prefix,
-		.room = r->room,
-		.maxlen = cfg.history,
-		.ttl = cfg.room_ttl,
-		.type = "event",
-		.body = body.p,
-		.conn = who,
-		.noecho = !echo,
-		.must_exist = who == NULL,	/* an admin: it must exist */
-	});
-	req_script(r, &sa, SHAPE_APPEND, reply_fields_published);
-	buf_free(&body);
 }
 
 static void

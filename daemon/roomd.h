@@ -138,6 +138,8 @@ struct conn {
 	SLIST_ENTRY(conn) flush_entry;
 	uint64_t rx_ms;		/* mono_ms() of the last frame received */
 	int pinged;		/* a keepalive ping is out */
+	char *hook_meta;	/* backend: default member meta from the
+				   connect hook, or NULL */
 };
 
 /* A room with members on this node, and its subscription's state. */
@@ -425,6 +427,7 @@ void store_stop(void);
 int store_ready(void);
 void store_run(struct script_args *, store_cb, void *);
 void store_commandl(const char *, ...) __attribute__((sentinel));
+int store_command(store_cb, void *, int, const char **, const size_t *);
 int store_subscribe(const char *, size_t);
 int store_unsubscribe(const char *, size_t);
 double store_rtt_ms(void);

@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 
 #include "roomd.h"
+#include "backend.h"	/* backend: connect hook, HTTP API */
 
 /*
  * lws gives every connection a receive buffer of this size for as long as
@@ -52,6 +53,7 @@ accept_filter(void)
 
 struct session {
 	struct conn *c;
+	struct api_req *api;	/* backend: an HTTP API request being served */
 };
 
 static struct lws_context *ctx;
@@ -77,21 +79,43 @@ static void heard_from(struct conn *);
 #define KEEPALIVE_HANGUP_MS 30000
 static uv_timer_t keepalive_timer;
 
+/* The welcome frame's text, into b. */
+static void
+welcome_text(struct conn *c, struct buf *b)
+{
+	buf_printf(b, "{\"type\":\"welcome\",\"conn\":\"%s\",\"node\":\"%s\","
+	    "\"user\":", c->id, node_id);
+	if (c->user != NULL)
+		json_add_string(b, c->user, strlen(c->user));
+	else
+		buf_adds(b, "null");
+	buf_printf(b, ",\"protocol\":%d,\"max_frame\":%llu}", ROOMD_PROTOCOL,
+	    (unsigned long long)cfg.max_frame);
+}
+
 static void
 send_welcome(struct conn *c)
 {
 	struct buf b;
 
 	buf_init(&b);
-	buf_printf(&b, "{\"type\":\"welcome\",\"conn\":\"%s\",\"node\":\"%s\","
-	    "\"user\":", c->id, node_id);
-	if (c->user != NULL)
-		json_add_string(&b, c->user, strlen(c->user));
-	else
-		buf_adds(&b, "null");
-	buf_printf(&b, ",\"protocol\":%d,\"max_frame\":%llu}", ROOMD_PROTOCOL,
-	    (unsigned long long)cfg.max_frame);
+	welcome_text(c, &b);
 	conn_send_text(c, b.p, b.len);
+	buf_free(&b);
+}
+
+/*
+ * The welcome of a connection the connect hook let in: the reply with the
+ * first ticket, so nothing said to the client comes before it.
+ */
+static void
+send_welcome_ticket(struct conn *c, uint64_t ticket)
+{
+	struct buf b;
+
+	buf_init(&b);
+	welcome_text(c, &b);
+	conn_reply_text(c, ticket, b.p, b.len);
 	buf_free(&b);
 }
 
@@ -235,8 +259,8 @@ check_upgrade(struct lws *wsi)
 	if (conn_count() >= cfg.max_conns)
 		return refuse_upgrade(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "too many connections");
-	if (cfg.auth_secret == NULL)
-		return 0;
+	if (cfg.auth_secret == NULL || hook_connect_wanted(wsi))
+		return 0;	/* backend: no token goes to the connect hook */
 	if (authenticate(wsi, &claims, &cause) != 0) {
 		rc = refuse_upgrade(wsi, HTTP_STATUS_UNAUTHORIZED, cause);
 		free(cause);
@@ -284,8 +308,12 @@ server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return check_upgrade(wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		s->c = conn_new(wsi);
-		attach_claims(wsi, s->c);
 		log_debug("conn %s: open", s->c->id);
+		if (hook_connect_wanted(wsi)) {	/* backend: connect hook */
+			hook_connect_start(wsi, s->c, send_welcome_ticket);
+			break;
+		}
+		attach_claims(wsi, s->c);
 		send_welcome(s->c);
 		break;
 	case LWS_CALLBACK_RECEIVE:
@@ -315,6 +343,8 @@ server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		break;
 	case LWS_CALLBACK_HTTP:
+		if (strncmp(in, "/api/", 5) == 0 || strcmp(in, "/api") == 0)
+			return api_http(wsi, in, &s->api);	/* backend */
 		return http_serve(wsi, in);
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
 		/* The vhost's SSL_CTX, once, as lws sets it up. */
@@ -327,6 +357,23 @@ server_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_WSI_DESTROY:
 		sockets--;
+		break;
+	/* backend: the HTTP API's request bodies and answers. */
+	case LWS_CALLBACK_HTTP_BODY:
+		return s != NULL && s->api != NULL ? api_body(s->api, in, len) :
+		    0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return s != NULL && s->api != NULL ? api_body_done(wsi, s->api) :
+		    0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return s != NULL && s->api != NULL ? api_writable(wsi, s->api) :
+		    0;
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:	/* lws frees s after this */
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (s != NULL && s->api != NULL) {
+			api_closed(s->api);
+			s->api = NULL;
+		}
 		break;
 	default:
 		break;

@@ -396,8 +396,12 @@ command_reply(redisAsyncContext *ac, void *r, void *priv)
 	free(cc);
 }
 
-/* Send any command; cb may be NULL. Returns -1 when not connected. */
-static int
+/*
+ * Send any command; cb may be NULL (lens too: strlen). Returns -1 when
+ * not connected, and then cb is not called. (backend: webhook.c and
+ * api.c read replies of plain commands.)
+ */
+int
 store_command(store_cb cb, void *arg, int argc, const char **argv,
     const size_t *lens)
 {

@@ -3,7 +3,8 @@
 # installed. As root it installs what is missing with apt-get; otherwise it
 # prints the exact command to run and fails.
 PKGS="gcc make pkg-config libwebsockets-dev libwebsockets-evlib-uv
-libhiredis-dev libuv1-dev libcjson-dev libssl-dev redis-server redis-tools
+libhiredis-dev libuv1-dev libcjson-dev libssl-dev libcurl4-openssl-dev
+redis-server redis-tools python3
 bats bats-support bats-assert libcmocka-dev mandoc man-db curl procps jq
 zsh fish
 chromium haproxy

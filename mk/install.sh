@@ -27,6 +27,7 @@ files() {
 0755 build/roomd $SBINDIR/roomd
 0755 build/roomctl $BINDIR/roomctl
 0644 man/roomctl.1 $MANDIR/man1/roomctl.1
+0644 man/roomd-backend.7 $MANDIR/man7/roomd-backend.7
 0644 man/roomd-protocol.7 $MANDIR/man7/roomd-protocol.7
 0644 man/roomd.8 $MANDIR/man8/roomd.8
 0644 completions/roomctl.bash $BASHCOMPDIR/roomctl

@@ -22,6 +22,11 @@ cluster_prelude() {
 -- key outside the room that the caller left out is written by the caller.
 local function rcall(cmd, key, ...)
 	if cmd == 'PUBLISH' then return redis.call('SPUBLISH', key, ...) end
+	-- No webhook notices on a cluster (roomd refuses the pair): their
+	-- settings key and stream are outside the room's slot.
+	if cmd == 'GET' and string.sub(key, -12) == 'webhooks:cfg' then
+		return false
+	end
 	if key == nil then
 		if select('#', ...) > 0 then return false end
 		return redis.call(cmd)

@@ -174,7 +174,8 @@ enum {
 struct script_read {
 	const char *prefix;
 	const char *room;
-	const char *what;		/* "state", "presence", "history" */
+	const char *what;		/* "state", "presence", "history",
+					   "info" (backend: the API) */
 	const char *conn;		/* must be a member; NULL: none */
 	const char *since;		/* NULL: none */
 	long long limit;
@@ -192,6 +193,10 @@ enum {
 	READ_R_MORE = 2,		/* history: 1 when cut at the budget */
 	READ_R_LAST = 3,		/* history: seq of the last frame */
 	READ_R_HISTORY_COUNT = 4,
+	READ_R_DETAILS = 1,		/* info: title, topic, visibility,
+					   max_members, created_at, locked */
+	READ_R_MEMBER_COUNT = 2,	/* info */
+	READ_R_LATEST = 3,		/* info: the latest seq, or nil */
 };
 
 /* rooms.lua: rooms by member count with their details. */

@@ -330,3 +330,10 @@ EOF
 	assert_failure 2
 	assert_output --partial empty
 }
+
+@test "--webhook-url with --redis-cluster is refused until webhooks work on a cluster" {
+	run "$ROOMD" --check-config --redis-cluster 127.0.0.1:7000 \
+	    --webhook-url http://127.0.0.1:9/hook --webhook-secret s
+	assert_failure 2
+	assert_output "roomd: --webhook-url does not work with --redis-cluster yet"
+}

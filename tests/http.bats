@@ -62,15 +62,18 @@ EOF
 	done
 	# Well-formed: every sample is NAME[{LABELS}] VALUE, and every metric
 	# has HELP and TYPE lines.
-	run grep -Ev '^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9.e+-]+)$' "$M"
+	run grep -Ev '^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+)$' "$M"
 	assert_output ''
 	run awk '
 	    /^# TYPE / { type[$3] = $4 }
 	    /^# HELP / { help[$3] = 1 }
 	    /^[a-z]/ {
 		n = $1; sub(/\{.*/, "", n)
+		h = n; sub(/_(bucket|sum|count)$/, "", h)
+		if (type[h] == "histogram") n = h
 		if (!(n in type) || !(n in help)) print "no HELP or TYPE: " n
-		if (type[n] != "counter" && type[n] != "gauge")
+		if (type[n] != "counter" && type[n] != "gauge" &&
+		    type[n] != "histogram")
 			print "odd TYPE: " n
 	    }' "$M"
 	assert_output ''

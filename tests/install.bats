@@ -24,6 +24,7 @@ expected() {
 755 usr/sbin/roomd
 755 usr/bin/roomctl
 644 usr/share/man/man1/roomctl.1
+644 usr/share/man/man7/roomd-backend.7
 644 usr/share/man/man7/roomd-protocol.7
 644 usr/share/man/man8/roomd.8
 644 usr/share/bash-completion/completions/roomctl
@@ -66,7 +67,8 @@ LIST
 	assert_success
 
 	if command -v man >/dev/null; then
-		for page in man1/roomctl.1 man7/roomd-protocol.7 man8/roomd.8; do
+		for page in man1/roomctl.1 man7/roomd-backend.7 \
+		    man7/roomd-protocol.7 man8/roomd.8; do
 			run env MANPAGER=cat MANWIDTH=80 man -l \
 			    "$DEST/usr/share/man/$page"
 			assert_success

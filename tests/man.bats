@@ -6,7 +6,7 @@
 
 load lib/common
 
-PAGES=(man/roomctl.1 man/roomd.8 man/roomd-protocol.7)
+PAGES=(man/roomctl.1 man/roomd.8 man/roomd-protocol.7 man/roomd-backend.7)
 
 @test "every man page is clean under mandoc -Tlint -Wwarning" {
 	local page

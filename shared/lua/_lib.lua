@@ -19,6 +19,72 @@ local function with_seq(id, f, noecho)
 	return '{"seq":"' .. id .. '"' .. sep .. string.sub(f, 2)
 end
 
+-- Webhook notices (BACKEND.md): queued in the stream <prefix>webhooks in
+-- the same atomic step that writes the frame, so a notice exists if and
+-- only if its frame does. Whether to queue, and which events: the key
+-- <prefix>webhooks:cfg ('=' then the --webhook-events patterns), which
+-- nodes running with --webhook-url keep alive; when none runs, nothing is
+-- queued. Read from Redis rather than passed in, so that roomctl's writes
+-- (publish, evict, gc) queue notices exactly as the nodes' do. The prefix
+-- is the part of the room's channel name before 'ch:{R}'.
+local WEBHOOKS_MAXLEN = 1000000
+local wh_cfg = nil
+
+local function wh_patterns(prefix)
+	if wh_cfg == nil then
+		local v = redis.call('GET', prefix .. 'webhooks:cfg')
+		if v then wh_cfg = string.sub(v, 2) else wh_cfg = false end
+	end
+	return wh_cfg
+end
+
+local function wh_match(patterns, name)
+	for p in string.gmatch(patterns, '[^,]+') do
+		local lp = (string.gsub(p, '[%^%$%(%)%%%.%[%]%+%-%?]', '%%%0'))
+		lp = '^' .. (string.gsub(lp, '%*', '.*')) .. '$'
+		if string.match(name, lp) then return true end
+	end
+	return false
+end
+
+local wh_types = {member_joined = true, member_left = true,
+    room_closed = true, room_locked = true, room_created = true}
+
+-- Queue the notice for a frame of type ftype (body: its fields, for the
+-- event name) whose text as members see it is frame.
+local function notice(prefix, ftype, body, frame)
+	local patterns = wh_patterns(prefix)
+	if patterns == false then return end
+	if ftype == 'event' then
+		local ev = string.match(body, ',"event":"([%w_.:-]+)"')
+		if not ev or not wh_match(patterns, ev) then return end
+	elseif not wh_types[ftype] then
+		return
+	end
+	redis.call('XADD', prefix .. 'webhooks', 'MAXLEN', '~',
+	    WEBHOOKS_MAXLEN, '*', 'n', frame)
+end
+
+local function channel_prefix(channel, room)
+	return string.sub(channel, 1, #channel - #room - 5)
+end
+
+-- The notice of a room just created (not a room frame: no seq); extra
+-- holds more details fields, each with a leading comma.
+local function room_created_notice(prefix, room, ts, title, topic, vis,
+    max_members, extra)
+	local mm = 'null'
+	if tonumber(max_members) and tonumber(max_members) > 0 then
+		mm = tostring(max_members)
+	end
+	notice(prefix, 'room_created', '',
+	    '{"type":"room_created","room":"' .. room .. '","ts":' .. ts ..
+	    ',"details":{"title":' .. cjson.encode(title) .. ',"topic":' ..
+	    cjson.encode(topic) .. ',"visibility":"' .. vis ..
+	    '","max_members":' .. mm .. ',"created_at":' .. ts ..
+	    (extra or '') .. '}}')
+end
+
 -- emit_to appends one room frame to a history stream and publishes it in
 -- the same atomic step, so history order and live order agree. body holds
 -- the type-specific fields, each with a leading comma.
@@ -28,6 +94,7 @@ local function emit_to(events, room, channel, maxlen, ts, ftype, body, noecho)
 	local id = redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*',
 	    'f', f)
 	redis.call('PUBLISH', channel, with_seq(id, f, noecho))
+	notice(channel_prefix(channel, room), ftype, body, with_seq(id, f, false))
 	return id
 end
 

@@ -28,6 +28,8 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 	redis.call('HSET', KEYS[1], 'title', ARGV[8], 'topic', ARGV[9],
 	    'visibility', vis, 'max_members', maxm, 'created_at', ts,
 	    'last_active', ts, 'state_version', 0)
+	room_created_notice(channel_prefix(channel, room), room, ts,
+	    ARGV[8], ARGV[9], vis, maxm)
 end
 
 local already = redis.call('HEXISTS', KEYS[2], conn) == 1

@@ -87,6 +87,9 @@ else
 	    'visibility', vis, 'max_members', size, 'created_at', ts,
 	    'last_active', ts, 'state_version', 0, 'locked', '0',
 	    'pool', pool, 'filter', filter, 'pool_key', pk)
+	room_created_notice(prefix, room, ts, ARGV[10], ARGV[11], vis, size,
+	    ',"locked":false,"pool":' .. cjson.encode(pool) .. ',"filter":' ..
+	    filter)
 end
 local channel = prefix .. 'ch:{' .. room .. '}'
 

@@ -65,7 +65,10 @@ run_hooked() {
 			st=0
 			# shellcheck disable=SC2086
 			_hook_do $cmd >>"$BATS_TEST_TMPDIR/hooks.log" 2>&1 || st=$?
-			echo "$st" >"$HOOK_DIR/done.$n"
+			# Written whole, then renamed: the program may look for
+			# the file while it is being written.
+			echo "$st" >"$HOOK_DIR/done.$n.tmp"
+			mv "$HOOK_DIR/done.$n.tmp" "$HOOK_DIR/done.$n"
 			n=$((n + 1))
 			continue
 		fi
