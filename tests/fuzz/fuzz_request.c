@@ -211,6 +211,19 @@ store_commandl(const char *cmd, ...)
 	(void)cmd;
 }
 
+/* The back end's commands (webhooks, API): none is sent here. */
+int
+store_command(store_cb cb, void *arg, int argc, const char **argv,
+    const size_t *lens)
+{
+	(void)cb;
+	(void)arg;
+	(void)argc;
+	(void)argv;
+	(void)lens;
+	return -1;
+}
+
 static int
 push_channel(char list[][128], size_t *n, size_t max, const char *ch,
     size_t len)
