@@ -65,6 +65,7 @@ void api_closed(struct api_req *);
 
 /* webhook.c */
 void webhook_start(void);
+void webhook_store_ready(void);
 void webhook_stop(void);
 void webhook_metrics(struct buf *);
 

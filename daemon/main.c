@@ -33,6 +33,7 @@ static char ctl_channel[128];
 static void
 on_store_ready(void)
 {
+	webhook_store_ready();	/* first: the scripts below may queue notices */
 	node_register();
 	recover_restore_all();
 	join_retry_leaves();

@@ -525,6 +525,19 @@ webhook_start(void)
 	uv_timer_start(&tick_timer, tick, 50, WH_TICK_MS);
 }
 
+/*
+ * Redis answers (again, or for the first time): write the config key at
+ * once, ahead of every script this node sends from now on, so no notice
+ * of a client that came in before the first tick is lost, and none after
+ * a Redis that restarted empty.
+ */
+void
+webhook_store_ready(void)
+{
+	if (enabled && !stopping)
+		tick(NULL);
+}
+
 static void
 timer_closed(uv_handle_t *h)
 {

@@ -301,6 +301,24 @@ EOF
 	assert_success
 }
 
+@test "the first request after Redis comes back empty queues its notices" {
+	# The config key the scripts look at is written as the node's first
+	# command on a new connection, ahead of the rooms it writes back, not
+	# at its next tick up to a second later.
+	wh_node n1 --webhook-events '*'
+	member r1
+	wait_for 10 members_are r1 1
+	redis_stop
+	wait_for 10 healthz_is n1 503
+	redis_restart
+	wait_for 15 healthz_is n1 200
+	api_publish n1 r1 now
+	wait_for 15 eval 'notices | grep -q "\"event\":\"now\""'
+	api_publish n1 r1 stop
+	sim_wait m-r1
+	assert_success
+}
+
 @test "a room made by match has its room_created notice, with its pool and filter" {
 	wh_node n1
 	run sim - <<'EOF'
