@@ -172,16 +172,13 @@ xinfo_reply(redisReply *rr, void *arg)
 	}
 }
 
+/* The scripts queue notices while this key lives. */
 static void
-tick(uv_timer_t *t)
+cfg_write(void)
 {
 	char px[24], cfgval[1024];
-	const char *argv[8];
+	const char *argv[5];
 
-	(void)t;
-	if (!store_ready())
-		return;
-	/* The scripts queue notices while this key lives. */
 	snprintf(cfgval, sizeof cfgval, "=%s",
 	    cfg.webhook_events != NULL ? cfg.webhook_events : "");
 	snprintf(px, sizeof px, "%d", WH_CFG_TTL_MS);
@@ -191,6 +188,18 @@ tick(uv_timer_t *t)
 	argv[3] = "PX";
 	argv[4] = px;
 	store_command(NULL, NULL, 5, argv, NULL);
+}
+
+static void
+tick(uv_timer_t *t)
+{
+	char px[24];
+	const char *argv[8];
+
+	(void)t;
+	if (!store_ready())
+		return;
+	cfg_write();
 	snprintf(px, sizeof px, "%llu", (unsigned long long)(WH_LEASE_MS +
 	    cfg.hook_timeout * 1000));
 	lease_sent = mono_ms();
@@ -526,16 +535,16 @@ webhook_start(void)
 }
 
 /*
- * Redis answers (again, or for the first time): write the config key at
- * once, ahead of every script this node sends from now on, so no notice
- * of a client that came in before the first tick is lost, and none after
- * a Redis that restarted empty.
+ * The command connection answers (again, or for the first time): write the
+ * config key at once, ahead of every script this node sends from now on,
+ * so no notice of a client that came in before the first tick is lost,
+ * and none after a Redis that restarted empty.
  */
 void
 webhook_store_ready(void)
 {
 	if (enabled && !stopping)
-		tick(NULL);
+		cfg_write();	/* the subscriptions may not be up yet */
 }
 
 static void
