@@ -188,13 +188,33 @@ fake_push(redisReply *a, redisReply *e)
 	a->element[a->elements++] = e;
 }
 
-/* Set a room's index entries from its hash and members, as the room
- * scripts do on one Redis. */
+/* A room made by match (issue 10): in its pool, scored by member count,
+ * while it has members, a free seat and no lock; else out of it. */
+static void
+rcl_pool(const char *room, long long count, const redisReply *d)
+{
+	char n[24];
+
+	if (d == NULL || d->type != REDIS_REPLY_ARRAY || d->elements != 4 ||
+	    d->element[1]->type != REDIS_REPLY_STRING)
+		return;
+	if (count > 0 && d->element[2]->type == REDIS_REPLY_STRING &&
+	    count < strtoll(d->element[2]->str, NULL, 10) &&
+	    !(d->element[3]->type == REDIS_REPLY_STRING &&
+	    strcmp(d->element[3]->str, "1") == 0)) {
+		snprintf(n, sizeof n, "%lld", count);
+		rcl_fire("ZADD", d->element[1]->str, n, room, NULL);
+	} else
+		rcl_fire("ZREM", d->element[1]->str, room, NULL);
+}
+
+/* Set a room's index entries and pool entry from its hash and members,
+ * as the room scripts do on one Redis. */
 static void
 rcl_index(const char *room, const char *idx, const char *pub)
 {
 	char *hash, *members, n[24];
-	redisReply *cnt, *vis;
+	redisReply *cnt, *d;
 	struct buf b;
 
 	buf_init(&b);
@@ -204,7 +224,9 @@ rcl_index(const char *room, const char *idx, const char *pub)
 	key_room(&b, rcl_prefix, room, ":members");
 	members = buf_detach(&b);
 	cnt = rcl_raw(2, (const char *[]){ "HLEN", members }, NULL);
-	vis = rcl_raw(3, (const char *[]){ "HGET", hash, "visibility" }, NULL);
+	/* visibility, pool_key, max_members, locked */
+	d = rcl_raw(6, (const char *[]){ "HMGET", hash, "visibility",
+	    "pool_key", "max_members", "locked" }, NULL);
 	if (cnt != NULL && cnt->type == REDIS_REPLY_INTEGER) {
 		if (cnt->integer == 0) {
 			rcl_fire("ZREM", idx, room, NULL);
@@ -212,15 +234,18 @@ rcl_index(const char *room, const char *idx, const char *pub)
 		} else {
 			snprintf(n, sizeof n, "%lld", cnt->integer);
 			rcl_fire("ZADD", idx, n, room, NULL);
-			if (vis != NULL && vis->type == REDIS_REPLY_STRING &&
-			    strcmp(vis->str, "public") == 0)
+			if (d != NULL && d->type == REDIS_REPLY_ARRAY &&
+			    d->elements == 4 &&
+			    d->element[0]->type == REDIS_REPLY_STRING &&
+			    strcmp(d->element[0]->str, "public") == 0)
 				rcl_fire("ZADD", pub, n, room, NULL);
 		}
+		rcl_pool(room, cnt->integer, d);
 	}
 	if (cnt != NULL)
 		freeReplyObject(cnt);
-	if (vis != NULL)
-		freeReplyObject(vis);
+	if (d != NULL)
+		freeReplyObject(d);
 	free(hash);
 	free(members);
 }

@@ -454,6 +454,9 @@ int stc_stopping(void);
 void stc_index_write(const char *, const char *, const char *,
     const char *);
 
+/* store-match.c: match across a cluster's shards */
+void stc_match(struct script_args *, store_cb, void *);
+
 /* store-across.c: rooms and gc across a cluster's shards */
 void stc_rooms(struct script_args *, store_cb, void *);
 void stc_gc(struct script_args *, store_cb, void *);

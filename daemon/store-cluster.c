@@ -8,7 +8,8 @@
  * - scripts are the cluster variants (SPUBLISH), routed to the room's
  *   shard; the room indexes, which sit in other slots, are written after
  *   the room's script, from its reply (a lost follow-up is repaired by the
- *   room's next write);
+ *   room's next write), and so are the matchmaking pools; a match itself
+ *   goes to store-match.c;
  * - room channels and the control channel are sharded channels, which
  *   the layer keeps subscribed on their slot's master by itself: a lost
  *   subscription is reported through store_events.lost (the room catches
@@ -83,14 +84,19 @@ struct stc_call {
 	char *idx[2];		/* rooms, rooms:public */
 };
 
-/* The count and visibility read after a leave or restore. */
+/* What is read of a room after a leave, restore or lock: its member
+ * count, visibility and pool (issue 10) settings. */
 struct stc_repair {
 	int refs;
 	long long count;
 	int have_count;
+	int have_details;
 	int public;
+	char *pool_key;		/* NULL: in no pool */
+	long long max_members;
+	int locked;
 	char *room;
-	char *idx[2];
+	char *idx[2];		/* NULL: the indexes stay as they are */
 };
 
 int
@@ -386,14 +392,37 @@ index_set(char *const idx[2], const char *room, long long count, int pub)
 		stc_index_write("ZADD", idx[1], n, room);
 }
 
+/*
+ * A pool room's entry (issue 10): in its pool, scored by member count,
+ * while it has members, a free seat and is not locked; else out of it.
+ */
+static void
+pool_set(const char *pool_key, const char *room, long long count,
+    long long max_members, int locked)
+{
+	char n[24];
+
+	if (count > 0 && count < max_members && !locked) {
+		snprintf(n, sizeof n, "%lld", count);
+		stc_index_write("ZADD", pool_key, n, room);
+	} else
+		stc_index_write("ZREM", pool_key, NULL, room);
+}
+
 static void
 repair_unref(struct stc_repair *rp)
 {
 	if (--rp->refs > 0)
 		return;
-	if (rp->have_count && !stopping)
-		index_set(rp->idx, rp->room, rp->count, rp->public);
+	if (rp->have_count && rp->have_details && !stopping) {
+		if (rp->idx[0] != NULL)
+			index_set(rp->idx, rp->room, rp->count, rp->public);
+		if (rp->pool_key != NULL)
+			pool_set(rp->pool_key, rp->room, rp->count,
+			    rp->max_members, rp->locked);
+	}
 	free(rp->room);
+	free(rp->pool_key);
 	free(rp->idx[0]);
 	free(rp->idx[1]);
 	free(rp);
@@ -411,33 +440,52 @@ repair_count(struct redisReply *r, void *arg)
 	repair_unref(rp);
 }
 
+/* HMGET visibility pool_key max_members locked */
 static void
-repair_vis(struct redisReply *r, void *arg)
+repair_details(struct redisReply *r, void *arg)
 {
 	struct stc_repair *rp = arg;
+	redisReply **e;
 
-	rp->public = r != NULL && r->type == REDIS_REPLY_STRING &&
-	    strcmp(r->str, "public") == 0;
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
+		e = r->element;
+		rp->have_details = 1;
+		rp->public = e[0]->type == REDIS_REPLY_STRING &&
+		    strcmp(e[0]->str, "public") == 0;
+		if (e[1]->type == REDIS_REPLY_STRING)
+			rp->pool_key = xstrdup(e[1]->str);
+		if (e[2]->type == REDIS_REPLY_STRING)
+			rp->max_members = strtoll(e[2]->str, NULL, 10);
+		rp->locked = e[3]->type == REDIS_REPLY_STRING &&
+		    strcmp(e[3]->str, "1") == 0;
+	}
 	repair_unref(rp);
 }
 
-/* Read the room's member count and visibility, then set its index
- * entries: after a leave or a restore, whose replies carry neither. */
+/*
+ * Read the room's member count, visibility and pool settings, then set
+ * its index entries (unless indexes is 0) and its pool entry: after a
+ * leave, a restore or a lock, whose replies carry neither.
+ */
 static void
-index_repair(struct stc_call *sc)
+index_repair(struct stc_call *sc, int indexes)
 {
 	struct stc_repair *rp = xcalloc(1, sizeof *rp);
 	const char *hlen[2] = { "HLEN", sc->members_key };
-	const char *hget[3] = { "HGET", sc->room_key, "visibility" };
+	const char *hmget[6] = { "HMGET", sc->room_key, "visibility",
+	    "pool_key", "max_members", "locked" };
 
 	rp->refs = 2;
 	rp->room = xstrdup(sc->room);
-	rp->idx[0] = xstrdup(sc->idx[0]);
-	rp->idx[1] = xstrdup(sc->idx[1]);
+	if (indexes) {
+		rp->idx[0] = xstrdup(sc->idx[0]);
+		rp->idx[1] = xstrdup(sc->idx[1]);
+	}
 	if (cluster_command(cl, NULL, 0, repair_count, rp, 2, hlen,
 	    NULL) != 0)
 		rp->refs--;
-	if (cluster_command(cl, NULL, 0, repair_vis, rp, 3, hget, NULL) != 0)
+	if (cluster_command(cl, NULL, 0, repair_details, rp, 6, hmget,
+	    NULL) != 0)
 		rp->refs--;
 	if (rp->refs == 0) {
 		rp->refs = 1;
@@ -473,6 +521,14 @@ index_after(struct stc_call *sc, const redisReply *r)
 		    reply_str_is(d->element[JOIN_D_VISIBILITY], "public");
 		index_set(sc->idx, sc->room,
 		    (long long)r->element[JOIN_R_MEMBERS]->elements, pub);
+		if (d->type == REDIS_REPLY_ARRAY &&
+		    d->elements == JOIN_D_COUNT &&
+		    d->element[JOIN_D_POOL_KEY]->type == REDIS_REPLY_STRING &&
+		    d->element[JOIN_D_MAX_MEMBERS]->type == REDIS_REPLY_STRING)
+			pool_set(d->element[JOIN_D_POOL_KEY]->str, sc->room,
+			    (long long)r->element[JOIN_R_MEMBERS]->elements,
+			    strtoll(d->element[JOIN_D_MAX_MEMBERS]->str, NULL,
+			    10), reply_str_is(d->element[JOIN_D_LOCKED], "1"));
 		break;
 	case SCRIPT_LEAVE:
 		if (r->type != REDIS_REPLY_ARRAY ||
@@ -481,12 +537,13 @@ index_after(struct stc_call *sc, const redisReply *r)
 			return;
 		if (r->element[LEAVE_R_CLOSED]->integer == 1)
 			index_set(sc->idx, sc->room, 0, 0);
-		else
-			index_repair(sc);
+		/* Closed too: the room's hash outlives it for the empty
+		 * TTL, and says which pool to leave. */
+		index_repair(sc, 1);
 		break;
 	case SCRIPT_RESTORE:
 		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
-			index_repair(sc);
+			index_repair(sc, 1);
 		break;
 	default:
 		break;
@@ -515,6 +572,12 @@ script_done(struct redisReply *r, void *arg)
 		rtt_ms = rtt_ms == 0 ? ms : rtt_ms * 0.9 + ms * 0.1;
 		if (sc->nidx == 2 && r->type != REDIS_REPLY_ERROR && !stopping)
 			index_after(sc, r);
+		else if (sc->sid == SCRIPT_LOCK && !stopping &&
+		    r->type == REDIS_REPLY_ARRAY &&
+		    r->elements == LOCK_R_COUNT &&
+		    reply_str_is(r->element[LOCK_R_STATUS], "ok") &&
+		    r->element[LOCK_R_SEQ]->type == REDIS_REPLY_STRING)
+			index_repair(sc, 0);	/* the pool only */
 	}
 	if (sc->cb != NULL)
 		sc->cb(r, sc->arg);
@@ -523,13 +586,13 @@ script_done(struct redisReply *r, void *arg)
 
 /*
  * Run the script call sa on its room's shard (sa is left for the caller
- * to free). Not gc and rooms, which read keys of many slots, which no
- * one script can in a cluster: store.c hands those to store-across.c.
+ * to free). Not gc, rooms and match, which read keys of many slots, which
+ * no one script can in a cluster: store.c hands those to store-across.c
+ * and store-match.c.
  */
 void
 stc_run(struct script_args *sa, store_cb cb, void *arg)
 {
-	static int match_warned;
 	struct stc_call *sc;
 	const char *outside[2];
 
@@ -538,19 +601,10 @@ stc_run(struct script_args *sa, store_cb cb, void *arg)
 			cb(NULL, arg);
 		return;
 	}
-	if (sa->id == SCRIPT_GC || sa->id == SCRIPT_ROOMS)
-		fatalx("stc_run: script %s reads every slot (store-across.c)",
-		    script_name(sa->id));
-	if (sa->id == SCRIPT_MATCH) {
-		/* A pool and the rooms it names sit in different slots:
-		 * matchmaking is not done across shards yet. */
-		if (!match_warned++)
-			log_warnx("match: not supported with --redis-cluster "
-			    "yet: answering unavailable");
-		if (cb != NULL)
-			cb(NULL, arg);
-		return;
-	}
+	if (sa->id == SCRIPT_GC || sa->id == SCRIPT_ROOMS ||
+	    sa->id == SCRIPT_MATCH)
+		fatalx("stc_run: script %s reads keys of many slots "
+		    "(store-across.c, store-match.c)", script_name(sa->id));
 	sc = xcalloc(1, sizeof *sc);
 	sc->cb = cb;
 	sc->arg = arg;
@@ -559,6 +613,8 @@ stc_run(struct script_args *sa, store_cb cb, void *arg)
 	if (sc->nidx == 2) {
 		sc->idx[0] = xstrdup(outside[0]);
 		sc->idx[1] = xstrdup(outside[1]);
+	}
+	if (sc->nidx == 2 || sa->id == SCRIPT_LOCK) {
 		sc->room_key = xstrdup(sa->argv[0]);
 		sc->members_key = xstrdup(sa->argv[1]);
 		/* Room scripts take the room id as their first argument. */

@@ -373,6 +373,8 @@ store_run(struct script_args *sa, store_cb cb, void *arg)
 		stc_rooms(sa, cb, arg);
 	else if (store_cluster() && sa->id == SCRIPT_GC)
 		stc_gc(sa, cb, arg);
+	else if (store_cluster() && sa->id == SCRIPT_MATCH)
+		stc_match(sa, cb, arg);
 	else if (store_cluster())
 		stc_run(sa, cb, arg);
 	else if (store_script(sa, cb, arg) != 0 && cb != NULL)

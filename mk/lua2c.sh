@@ -8,7 +8,8 @@
 # here so the .lua files stay one code path: every redis.call goes through
 # rcall, which publishes on sharded channels (SPUBLISH) and skips writes to
 # keys the caller did not pass (the indexes outside the room, which roomd
-# and roomctl write after the script in cluster mode; REDIS.md).
+# and roomctl write after the script in cluster mode; REDIS.md) and to
+# matchmaking pools, which roomd writes after the script too.
 lib=""
 for f in "$@"; do
 	case "$(basename "$f")" in _lib.lua) lib=$f ;; esac
@@ -31,6 +32,8 @@ local function rcall(cmd, key, ...)
 		if select('#', ...) > 0 then return false end
 		return redis.call(cmd)
 	end
+	-- A pool sits in its own slot: roomd writes it after the script.
+	if string.find(key, 'pool:{', 1, true) then return false end
 	return redis.call(cmd, key, ...)
 end
 LUA

@@ -34,6 +34,9 @@ extern const char lua_restore_cluster[];
 extern const char lua_gc_cluster[];
 extern const char lua_match_cluster[];
 extern const char lua_lock_cluster[];
+extern const char lua_match_room[];
+extern const char lua_match_room_cluster[];
+extern const char lua_match_pick[];
 
 static const struct {
 	const char *name;
@@ -51,6 +54,11 @@ static const struct {
 	[SCRIPT_GC] = { "gc", lua_gc, lua_gc_cluster },
 	[SCRIPT_MATCH] = { "match", lua_match, lua_match_cluster },
 	[SCRIPT_LOCK] = { "lock", lua_lock, lua_lock_cluster },
+	[SCRIPT_MATCH_ROOM] = { "match_room", lua_match_room,
+	    lua_match_room_cluster },
+	/* Cluster only, and it writes the pool: not the variant that leaves
+	 * pools to roomd. */
+	[SCRIPT_MATCH_PICK] = { "match_pick", lua_match_pick, NULL },
 };
 
 /* Lowercase hex SHA1 of each source, as EVALSHA wants; filled on first
@@ -488,6 +496,47 @@ script_gc_args(struct script_args *sa, const struct script_gc *g)
 	sa_str(sa, g->sweep ? "1" : "0");
 	if (g->restarted != NULL)
 		sa_str(sa, g->restarted);
+	sa_end(sa);
+}
+
+void
+script_match_room_args(struct script_args *sa,
+    const struct script_match_room *m)
+{
+	sa_begin(sa, SCRIPT_MATCH_ROOM);
+	sa_room_keys(sa, m->prefix, m->room, SCRIPT_ROOM_KEYS);
+	sa_str(sa, m->prefix);
+	sa_str(sa, m->room);
+	sa_str(sa, m->conn);
+	sa_str(sa, m->member);
+	sa_str(sa, m->pool);
+	sa_str(sa, m->size);
+	sa_str(sa, m->filter);
+	sa_str(sa, m->pool_key);
+	sa_str(sa, m->maxlen);
+	sa_str(sa, m->ttl);
+	sa_str(sa, m->create ? "1" : "0");
+	sa_str(sa, m->title);
+	sa_str(sa, m->topic);
+	sa_str(sa, m->visibility);
+	sa_end(sa);
+}
+
+void
+script_match_pick_args(struct script_args *sa,
+    const struct script_match_pick *m)
+{
+	size_t off;
+
+	sa_begin(sa, SCRIPT_MATCH_PICK);
+	sa_str(sa, m->pool_key);
+	off = sa->b.len;
+	buf_printf(&sa->b, "%s:opening", m->pool_key);
+	sa_own_from(sa, off);
+	sa->nkeys = 2;
+	sa_uint(sa, m->max);
+	sa_str(sa, m->new_room);
+	sa_uint(sa, m->open_ms);
 	sa_end(sa);
 }
 

@@ -31,6 +31,8 @@ enum script_id {
 	SCRIPT_GC,
 	SCRIPT_MATCH,
 	SCRIPT_LOCK,
+	SCRIPT_MATCH_ROOM,
+	SCRIPT_MATCH_PICK,
 	SCRIPT_COUNT
 };
 const char *script_source(enum script_id);
@@ -287,12 +289,71 @@ struct script_match {
 };
 /* Returns -1 (nothing built) when the pool key cannot be made. */
 int script_match_args(struct script_args *, const struct script_match *);
+/* Where script_match_args puts each key and argument. */
+enum {
+	MATCH_K_POOL,
+	MATCH_K_NEW_ROOM,		/* its four keys */
+	MATCH_K_ROOMS = MATCH_K_NEW_ROOM + SCRIPT_ROOM_KEYS,
+	MATCH_K_PUBLIC,
+	MATCH_A_PREFIX,
+	MATCH_A_CONN,
+	MATCH_A_MEMBER,
+	MATCH_A_POOL,
+	MATCH_A_SIZE,
+	MATCH_A_FILTER,
+	MATCH_A_NEW_ROOM,
+	MATCH_A_MAXLEN,
+	MATCH_A_TTL,
+	MATCH_A_TITLE,
+	MATCH_A_TOPIC,
+	MATCH_A_VISIBILITY,
+	MATCH_A_COUNT
+};
 enum {
 	MATCH_R_STATUS = JOIN_R_STATUS,	/* "ok", "already", "conflict" */
 	MATCH_R_ROOM = JOIN_R_COUNT,	/* the room picked or made */
 	MATCH_R_CREATED,		/* 1 when this call made it */
 	MATCH_R_COUNT
 };
+
+/*
+ * match_room.lua: on a Redis Cluster, the room half of a match: a seat in
+ * one room picked from the pool (create 0) or in a new one (create 1).
+ * Its reply is match.lua's, or {"stale"} (the room is no longer open to
+ * the pool) or {"conflict"}. The strings are the caller's.
+ */
+struct script_match_room {
+	const char *prefix;
+	const char *room;
+	const char *conn;
+	const char *member;		/* member JSON without its '}' */
+	const char *pool;
+	const char *size;
+	const char *filter;
+	const char *pool_key;
+	const char *maxlen;
+	const char *ttl;
+	int create;
+	const char *title;
+	const char *topic;
+	const char *visibility;
+};
+void script_match_room_args(struct script_args *,
+    const struct script_match_room *);
+
+/*
+ * match_pick.lua: on a Redis Cluster, the pool half of a match: the
+ * pool's fullest entries, or leave to open a room ({"open"}), or
+ * {"wait"} while another caller opens one.
+ */
+struct script_match_pick {
+	const char *pool_key;
+	unsigned max;			/* entries at most */
+	const char *new_room;
+	unsigned open_ms;		/* the leave to open lasts this long */
+};
+void script_match_pick_args(struct script_args *,
+    const struct script_match_pick *);
 
 /* lock.lua: lock or unlock a room against matchmaking (issue 10). */
 struct script_lock {

@@ -227,3 +227,60 @@ local function pool_sync(rkey, room, count)
 	end
 end
 -- }}}
+
+-- {{{ Matchmaking seats (issue 10): the room half of a match, shared by
+-- match.lua and, on a Redis Cluster, match_room.lua.
+local function match_room_keys(prefix, room)
+	local base = prefix .. 'room:{' .. room .. '}'
+	return {base, base .. ':members', base .. ':state', base .. ':events'}
+end
+
+-- Make room (keys k) as a room of pool key pk, and queue its notice.
+local function match_create(prefix, k, room, ts, pk, pool, size, filter,
+    title, topic, vis)
+	if vis == '' then vis = 'private' end
+	redis.call('HSET', k[1], 'title', title, 'topic', topic,
+	    'visibility', vis, 'max_members', size, 'created_at', ts,
+	    'last_active', ts, 'state_version', 0, 'locked', '0',
+	    'pool', pool, 'filter', filter, 'pool_key', pk)
+	room_created_notice(prefix, room, ts, title, topic, vis, size,
+	    ',"locked":false,"pool":' .. cjson.encode(pool) .. ',"filter":' ..
+	    filter)
+end
+
+-- Seat conn in room (keys k; created: 1 when this call made it) and
+-- answer as match.lua does. idx and pidx are the rooms index and the
+-- public one, nil on a cluster, where the node writes them afterwards.
+local function match_seat(prefix, k, room, created, conn, member_head,
+    maxlen, ttl, ts, idx, pidx)
+	local channel = prefix .. 'ch:{' .. room .. '}'
+	local status, seq = 'ok', nil
+	local member = redis.call('HGET', k[2], conn)
+	if member then
+		status = 'already'
+		local r = redis.call('XREVRANGE', k[4], '+', '-', 'COUNT', 1)
+		seq = r[1] and r[1][1] or false
+	else
+		member = member_head .. ',"joined_at":' .. ts .. '}'
+		redis.call('HSET', k[2], conn, member)
+		local count = redis.call('HLEN', k[2])
+		if idx then
+			redis.call('ZADD', idx, count, room)
+			if redis.call('HGET', k[1], 'visibility') == 'public' then
+				redis.call('ZADD', pidx, count, room)
+			end
+		end
+		pool_sync(k[1], room, count)
+		seq = emit_to(k[4], room, channel, maxlen, ts, 'member_joined',
+		    ',"member":' .. member, false)
+	end
+	redis.call('HSET', k[1], 'last_active', ts)
+	for i = 1, 4 do redis.call('EXPIRE', k[i], ttl) end
+	return {status, seq, redis.call('HVALS', k[2]),
+	    redis.call('HGETALL', k[3]),
+	    tonumber(redis.call('HGET', k[1], 'state_version')) or 0, -1, {},
+	    member, redis.call('HMGET', k[1], 'title', 'topic', 'visibility',
+	    'max_members', 'created_at', 'locked', 'pool', 'filter',
+	    'pool_key'), 0, room, created}
+end
+-- }}}

@@ -28,8 +28,7 @@ local maxlen, ttl = ARGV[8], tonumber(ARGV[9])
 local ts = now_ms()
 
 local function keys_of(room)
-	local base = prefix .. 'room:{' .. room .. '}'
-	return {base, base .. ':members', base .. ':state', base .. ':events'}
+	return match_room_keys(prefix, room)
 end
 
 -- The oldest usable room among those with the highest score, or nil.
@@ -81,41 +80,8 @@ else
 	room, created = new_room, 1
 	k = {KEYS[2], KEYS[3], KEYS[4], KEYS[5]}
 	if redis.call('EXISTS', k[1]) == 1 then return {'conflict'} end
-	local vis = ARGV[12]
-	if vis == '' then vis = 'private' end
-	redis.call('HSET', k[1], 'title', ARGV[10], 'topic', ARGV[11],
-	    'visibility', vis, 'max_members', size, 'created_at', ts,
-	    'last_active', ts, 'state_version', 0, 'locked', '0',
-	    'pool', pool, 'filter', filter, 'pool_key', pk)
-	room_created_notice(prefix, room, ts, ARGV[10], ARGV[11], vis, size,
-	    ',"locked":false,"pool":' .. cjson.encode(pool) .. ',"filter":' ..
-	    filter)
+	match_create(prefix, k, room, ts, pk, pool, size, filter, ARGV[10],
+	    ARGV[11], ARGV[12])
 end
-local channel = prefix .. 'ch:{' .. room .. '}'
-
-local status, seq, member = 'ok', nil, nil
-member = redis.call('HGET', k[2], conn)
-if member then
-	status = 'already'
-	local r = redis.call('XREVRANGE', k[4], '+', '-', 'COUNT', 1)
-	seq = r[1] and r[1][1] or false
-else
-	member = member_head .. ',"joined_at":' .. ts .. '}'
-	redis.call('HSET', k[2], conn, member)
-	local count = redis.call('HLEN', k[2])
-	redis.call('ZADD', KEYS[6], count, room)
-	if redis.call('HGET', k[1], 'visibility') == 'public' then
-		redis.call('ZADD', KEYS[7], count, room)
-	end
-	pool_sync(k[1], room, count)
-	seq = emit_to(k[4], room, channel, maxlen, ts, 'member_joined',
-	    ',"member":' .. member, false)
-end
-redis.call('HSET', k[1], 'last_active', ts)
-for i = 1, 4 do redis.call('EXPIRE', k[i], ttl) end
-
-return {status, seq, redis.call('HVALS', k[2]), redis.call('HGETALL', k[3]),
-    tonumber(redis.call('HGET', k[1], 'state_version')) or 0, -1, {},
-    member, redis.call('HMGET', k[1], 'title', 'topic', 'visibility',
-    'max_members', 'created_at', 'locked', 'pool', 'filter', 'pool_key'),
-    0, room, created}
+return match_seat(prefix, k, room, created, conn, member_head, maxlen, ttl,
+    ts, KEYS[6], KEYS[7])

@@ -164,6 +164,31 @@ test_match(void **state)
 	assert_string_equal(sa.argv[7 + 4], "2");
 	assert_string_equal(sa.argv[7 + 6], "duel-0123456789ab");
 	assert_string_equal(sa.argv[7 + 11], "");	/* visibility */
+	/* The positions store-match.c reads the call by. */
+	assert_int_equal(sa.argc, MATCH_A_COUNT);
+	assert_string_equal(sa.argv[MATCH_K_POOL], sa.argv[0]);
+	assert_string_equal(sa.argv[MATCH_K_NEW_ROOM],
+	    "p:room:{duel-0123456789ab}");
+	assert_string_equal(sa.argv[MATCH_K_ROOMS], "p:rooms");
+	assert_string_equal(sa.argv[MATCH_A_POOL], "duel");
+	assert_string_equal(sa.argv[MATCH_A_NEW_ROOM], "duel-0123456789ab");
+	assert_string_equal(sa.argv[MATCH_A_TTL], "60");
+	assert_string_equal(sa.argv[MATCH_A_VISIBILITY], "");
+	script_args_free(&sa);
+	script_match_room_args(&sa, &(struct script_match_room){
+	    .prefix = "p:", .room = "duel-0123456789ab", .conn = "c1",
+	    .member = "{", .pool = "duel", .size = "2", .filter = "{}",
+	    .pool_key = "p:pool:{duel}:c36ebdf8d64760da", .maxlen = "1000",
+	    .ttl = "60", .create = 1 });
+	check_arity(&sa, 4);
+	assert_string_equal(sa.argv[1], "p:room:{duel-0123456789ab}:members");
+	assert_string_equal(sa.argv[4 + 10], "1");	/* create */
+	script_args_free(&sa);
+	script_match_pick_args(&sa, &(struct script_match_pick){
+	    .pool_key = "p:pool:{duel}:c36ebdf8d64760da", .max = 8,
+	    .new_room = "duel-0123456789ab", .open_ms = 1000 });
+	check_arity(&sa, 2);
+	assert_string_equal(sa.argv[1], "p:pool:{duel}:c36ebdf8d64760da:opening");
 	script_args_free(&sa);
 	script_lock_args(&sa, &(struct script_lock){ .prefix = "p:",
 	    .room = "r1", .lock = 1, .by = "{}" });
