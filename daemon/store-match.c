@@ -160,12 +160,25 @@ try_next(struct match_call *mc)
 		pick(mc);
 }
 
+/* One step's script, on its first key's shard; sa is freed. */
+static void
+run_script(struct match_call *mc, struct script_args *sa, cluster_cb *cb)
+{
+	int rc;
+
+	rc = cluster_script(stc_cluster(), script_sha(sa->id),
+	    script_source(sa->id), sa->nkeys, sa->argc - sa->nkeys, sa->argv,
+	    sa->lens, cb, mc);
+	script_args_free(sa);
+	if (rc != 0)
+		finish(mc, NULL);
+}
+
 /* match_room.lua on mc->room's shard. */
 static void
 seat(struct match_call *mc)
 {
 	struct script_args sa;
-	int rc;
 
 	script_match_room_args(&sa, &(struct script_match_room){
 		.prefix = mc->a[MATCH_A_PREFIX],
@@ -183,12 +196,7 @@ seat(struct match_call *mc)
 		.topic = mc->a[MATCH_A_TOPIC],
 		.visibility = mc->a[MATCH_A_VISIBILITY],
 	});
-	rc = cluster_script(stc_cluster(), script_sha(SCRIPT_MATCH_ROOM),
-	    script_source(SCRIPT_MATCH_ROOM), sa.nkeys, sa.argc - sa.nkeys,
-	    sa.argv, sa.lens, room_done, mc);
-	script_args_free(&sa);
-	if (rc != 0)
-		finish(mc, NULL);
+	run_script(mc, &sa, room_done);
 }
 
 static void
@@ -239,7 +247,6 @@ static void
 pick(struct match_call *mc)
 {
 	struct script_args sa;
-	int rc;
 
 	if (stc_stopping()) {
 		finish(mc, NULL);
@@ -252,12 +259,7 @@ pick(struct match_call *mc)
 		.new_room = mc->a[MATCH_A_NEW_ROOM],
 		.open_ms = MATCH_OPEN_MS,
 	});
-	rc = cluster_script(stc_cluster(), script_sha(SCRIPT_MATCH_PICK),
-	    script_source(SCRIPT_MATCH_PICK), sa.nkeys, sa.argc - sa.nkeys,
-	    sa.argv, sa.lens, pick_done, mc);
-	script_args_free(&sa);
-	if (rc != 0)
-		finish(mc, NULL);
+	run_script(mc, &sa, pick_done);
 }
 
 /* Run the match.lua call sa (left to the caller to free) across shards. */

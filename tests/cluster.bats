@@ -10,6 +10,7 @@
 
 load lib/common
 load lib/cluster
+load lib/pool
 
 bats_require_minimum_version 1.5.0
 
@@ -213,20 +214,6 @@ pool_entries() {
 	for k in $(ccli "$m" --scan --pattern "roomd:pool:{$1}:*"); do
 		ccli "$m" zrange "$k" 0 -1 withscores | paste - - -d' '
 	done | sort
-}
-
-# pool_rooms POOL: "room members" of every live room the pool's matches
-# opened, sorted.
-pool_rooms() {
-	local r
-	for r in $(redis_cli zrange roomd:rooms 0 -1); do
-		[ "$(redis_cli hget "roomd:room:{$r}" pool)" = "$1" ] || continue
-		echo "$r $(redis_cli hlen "roomd:room:{$r}:members")"
-	done | sort
-}
-
-pool_members_are() {
-	[ "$(pool_rooms "$1" | awk '{ n += $2 } END { print n + 0 }')" = "$2" ]
 }
 
 # matched FILE: the rooms the ok replies to match steps name, one a line.

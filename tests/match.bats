@@ -7,6 +7,7 @@
 # Two nodes, real Redis.
 
 load lib/common
+load lib/pool
 
 # pool_entries POOL: "room score" for every entry of the pool's sorted
 # sets (all filters), sorted.
@@ -15,21 +16,6 @@ pool_entries() {
 	for k in $(redis_cli --scan --pattern "roomd:pool:{$1}:*"); do
 		redis_cli zrange "$k" 0 -1 withscores | paste - - -d' '
 	done | sort
-}
-
-# pool_rooms POOL: "room members" for every live room the pool's match
-# opened (its details name the pool), sorted.
-pool_rooms() {
-	local r
-	for r in $(redis_cli zrange roomd:rooms 0 -1); do
-		[ "$(redis_cli hget "roomd:room:{$r}" pool)" = "$1" ] || continue
-		echo "$r $(redis_cli hlen "roomd:room:{$r}:members")"
-	done | sort
-}
-
-# pool_members_are POOL N: the pool's rooms hold N members in all.
-pool_members_are() {
-	[ "$(pool_rooms "$1" | awk '{ n += $2 } END { print n + 0 }')" = "$2" ]
 }
 
 # match_oks FILE: one line per client, "client room created", from the ok
