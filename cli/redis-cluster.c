@@ -188,30 +188,40 @@ fake_push(redisReply *a, redisReply *e)
 	a->element[a->elements++] = e;
 }
 
-/* A room made by match (issue 10): in its pool, scored by member count,
- * while it has members, a free seat and no lock; else out of it. */
+/* A room made by match (issue 10): its pool entry, through pool_set.lua
+ * as roomd writes it (seq: of the frame the script wrote, or NULL). */
 static void
-rcl_pool(const char *room, long long count, const redisReply *d)
+rcl_pool(const char *room, long long count, const redisReply *d,
+    const char *seq)
 {
-	char n[24];
+	struct script_args sa;
+	redisReply *r;
+	char *cause = NULL;
 
 	if (d == NULL || d->type != REDIS_REPLY_ARRAY || d->elements != 4 ||
 	    d->element[1]->type != REDIS_REPLY_STRING)
 		return;
-	if (count > 0 && d->element[2]->type == REDIS_REPLY_STRING &&
-	    count < strtoll(d->element[2]->str, NULL, 10) &&
-	    !(d->element[3]->type == REDIS_REPLY_STRING &&
-	    strcmp(d->element[3]->str, "1") == 0)) {
-		snprintf(n, sizeof n, "%lld", count);
-		rcl_fire("ZADD", d->element[1]->str, n, room, NULL);
-	} else
-		rcl_fire("ZREM", d->element[1]->str, room, NULL);
+	script_pool_set_args(&sa, &(struct script_pool_set){
+		.pool_key = d->element[1]->str, .room = room, .count = count,
+		.max_members = d->element[2]->type == REDIS_REPLY_STRING ?
+		    strtoll(d->element[2]->str, NULL, 10) : 0,
+		.locked = d->element[3]->type == REDIS_REPLY_STRING &&
+		    strcmp(d->element[3]->str, "1") == 0,
+		.seq = seq });
+	r = cluster_sync_script(cs, script_sha(SCRIPT_POOL_SET),
+	    script_source(SCRIPT_POOL_SET), sa.nkeys, sa.argc - sa.nkeys,
+	    sa.argv, sa.lens, &cause);
+	if (r != NULL)
+		freeReplyObject(r);
+	free(cause);
+	script_args_free(&sa);
 }
 
 /* Set a room's index entries and pool entry from its hash and members,
  * as the room scripts do on one Redis. */
 static void
-rcl_index(const char *room, const char *idx, const char *pub)
+rcl_index(const char *room, const char *idx, const char *pub,
+    const char *seq)
 {
 	char *hash, *members, n[24];
 	redisReply *cnt, *d;
@@ -240,7 +250,7 @@ rcl_index(const char *room, const char *idx, const char *pub)
 			    strcmp(d->element[0]->str, "public") == 0)
 				rcl_fire("ZADD", pub, n, room, NULL);
 		}
-		rcl_pool(room, cnt->integer, d);
+		rcl_pool(room, cnt->integer, d, seq);
 	}
 	if (cnt != NULL)
 		freeReplyObject(cnt);
@@ -470,7 +480,11 @@ rcl_script(const struct script_args *sa0)
 	r = rcl_check(r, cause, what);
 	free(what);
 	if (r != NULL && room != NULL)
-		rcl_index(room, outside[0], outside[1]);
+		rcl_index(room, outside[0], outside[1],
+		    sa.id == SCRIPT_LEAVE && r->type == REDIS_REPLY_ARRAY &&
+		    r->elements == LEAVE_R_COUNT &&
+		    r->element[LEAVE_R_SEQ]->type == REDIS_REPLY_STRING ?
+		    r->element[LEAVE_R_SEQ]->str : NULL);
 	free(room);
 	return r;
 }

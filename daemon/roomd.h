@@ -453,6 +453,8 @@ struct cluster *stc_cluster(void);
 int stc_stopping(void);
 void stc_index_write(const char *, const char *, const char *,
     const char *);
+void stc_pool_write(const char *, const char *, long long, long long, int,
+    const char *, const char *);
 
 /* store-match.c: match across a cluster's shards */
 void stc_match(struct script_args *, store_cb, void *);

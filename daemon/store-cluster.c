@@ -93,6 +93,7 @@ struct stc_repair {
 	int have_details;
 	int public;
 	char *pool_key;		/* NULL: in no pool */
+	char *seq;		/* of the script's frame, or NULL */
 	long long max_members;
 	int locked;
 	char *room;
@@ -296,13 +297,17 @@ on_subscription(const char *ch, size_t chlen, int subscribed, void *arg)
 int
 stc_start(const struct store_events *ev, const char *channel)
 {
+	static const char *preload[SCRIPT_COUNT + 1];
 	struct cluster_opts o;
 	char *cause = NULL;
 
 	events = ev;
 	snprintf(ctl_channel, sizeof ctl_channel, "%s", channel);
 	script_use_cluster(1);
+	for (int i = 0; i < SCRIPT_COUNT; i++)
+		preload[i] = script_source((enum script_id)i);
 	memset(&o, 0, sizeof o);
+	o.preload = preload;
 	o.seeds = cfg.redis_cluster;
 	o.password = cfg.redis_password;
 	o.timeout_ms = CLUSTER_TIMEOUT_MS;
@@ -395,18 +400,34 @@ index_set(char *const idx[2], const char *room, long long count, int pub)
 /*
  * A pool room's entry (issue 10): in its pool, scored by member count,
  * while it has members, a free seat and is not locked; else out of it.
+ * seq is the room's frame the state is as of (NULL: none): pool_set.lua
+ * drops a write older than one it applied, which another node may have
+ * sent later and got there first. Fire and forget.
  */
-static void
-pool_set(const char *pool_key, const char *room, long long count,
-    long long max_members, int locked)
+void
+stc_pool_write(const char *pool_key, const char *room, long long count,
+    long long max_members, int locked, const char *seq,
+    const char *created_at)
 {
-	char n[24];
+	struct script_args sa;
 
-	if (count > 0 && count < max_members && !locked) {
-		snprintf(n, sizeof n, "%lld", count);
-		stc_index_write("ZADD", pool_key, n, room);
-	} else
-		stc_index_write("ZREM", pool_key, NULL, room);
+	if (cl == NULL)
+		return;
+	script_pool_set_args(&sa, &(struct script_pool_set){
+		.pool_key = pool_key, .room = room, .count = count,
+		.max_members = max_members, .locked = locked, .seq = seq,
+		.created_at = created_at });
+	cluster_script(cl, script_sha(SCRIPT_POOL_SET),
+	    script_source(SCRIPT_POOL_SET), sa.nkeys, sa.argc - sa.nkeys,
+	    sa.argv, sa.lens, NULL, NULL);
+	script_args_free(&sa);
+}
+
+/* The string (a seq, a time) a reply element holds, or NULL. */
+static const char *
+seq_of(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_STRING ? r->str : NULL;
 }
 
 static void
@@ -418,10 +439,11 @@ repair_unref(struct stc_repair *rp)
 		if (rp->idx[0] != NULL)
 			index_set(rp->idx, rp->room, rp->count, rp->public);
 		if (rp->pool_key != NULL)
-			pool_set(rp->pool_key, rp->room, rp->count,
-			    rp->max_members, rp->locked);
+			stc_pool_write(rp->pool_key, rp->room, rp->count,
+			    rp->max_members, rp->locked, rp->seq, NULL);
 	}
 	free(rp->room);
+	free(rp->seq);
 	free(rp->pool_key);
 	free(rp->idx[0]);
 	free(rp->idx[1]);
@@ -468,7 +490,7 @@ repair_details(struct redisReply *r, void *arg)
  * leave, a restore or a lock, whose replies carry neither.
  */
 static void
-index_repair(struct stc_call *sc, int indexes)
+index_repair(struct stc_call *sc, int indexes, const char *seq)
 {
 	struct stc_repair *rp = xcalloc(1, sizeof *rp);
 	const char *hlen[2] = { "HLEN", sc->members_key };
@@ -477,6 +499,7 @@ index_repair(struct stc_call *sc, int indexes)
 
 	rp->refs = 2;
 	rp->room = xstrdup(sc->room);
+	rp->seq = seq != NULL ? xstrdup(seq) : NULL;
 	if (indexes) {
 		rp->idx[0] = xstrdup(sc->idx[0]);
 		rp->idx[1] = xstrdup(sc->idx[1]);
@@ -525,10 +548,13 @@ index_after(struct stc_call *sc, const redisReply *r)
 		    d->elements == JOIN_D_COUNT &&
 		    d->element[JOIN_D_POOL_KEY]->type == REDIS_REPLY_STRING &&
 		    d->element[JOIN_D_MAX_MEMBERS]->type == REDIS_REPLY_STRING)
-			pool_set(d->element[JOIN_D_POOL_KEY]->str, sc->room,
+			stc_pool_write(d->element[JOIN_D_POOL_KEY]->str,
+			    sc->room,
 			    (long long)r->element[JOIN_R_MEMBERS]->elements,
 			    strtoll(d->element[JOIN_D_MAX_MEMBERS]->str, NULL,
-			    10), reply_str_is(d->element[JOIN_D_LOCKED], "1"));
+			    10), reply_str_is(d->element[JOIN_D_LOCKED], "1"),
+			    seq_of(r->element[JOIN_R_SEQ]),
+			    seq_of(d->element[JOIN_D_CREATED_AT]));
 		break;
 	case SCRIPT_LEAVE:
 		if (r->type != REDIS_REPLY_ARRAY ||
@@ -539,11 +565,11 @@ index_after(struct stc_call *sc, const redisReply *r)
 			index_set(sc->idx, sc->room, 0, 0);
 		/* Closed too: the room's hash outlives it for the empty
 		 * TTL, and says which pool to leave. */
-		index_repair(sc, 1);
+		index_repair(sc, 1, seq_of(r->element[LEAVE_R_SEQ]));
 		break;
 	case SCRIPT_RESTORE:
 		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
-			index_repair(sc, 1);
+			index_repair(sc, 1, NULL);
 		break;
 	default:
 		break;
@@ -577,7 +603,7 @@ script_done(struct redisReply *r, void *arg)
 		    r->elements == LOCK_R_COUNT &&
 		    reply_str_is(r->element[LOCK_R_STATUS], "ok") &&
 		    r->element[LOCK_R_SEQ]->type == REDIS_REPLY_STRING)
-			index_repair(sc, 0);	/* the pool only */
+			index_repair(sc, 0, r->element[LOCK_R_SEQ]->str);
 	}
 	if (sc->cb != NULL)
 		sc->cb(r, sc->arg);

@@ -99,10 +99,12 @@ write_after(struct match_call *mc, const redisReply *r)
 		return;
 	maxm = strtoll(d->element[JOIN_D_MAX_MEMBERS]->str, NULL, 10);
 	snprintf(n, sizeof n, "%lld", count);
-	if (count < maxm && !str_is(d->element[JOIN_D_LOCKED], "1"))
-		stc_index_write("ZADD", mc->a[MATCH_K_POOL], n, mc->room);
-	else
-		stc_index_write("ZREM", mc->a[MATCH_K_POOL], NULL, mc->room);
+	stc_pool_write(mc->a[MATCH_K_POOL], mc->room, count, maxm,
+	    str_is(d->element[JOIN_D_LOCKED], "1"),
+	    r->element[JOIN_R_SEQ]->type == REDIS_REPLY_STRING ?
+	    r->element[JOIN_R_SEQ]->str : NULL,
+	    d->element[JOIN_D_CREATED_AT]->type == REDIS_REPLY_STRING ?
+	    d->element[JOIN_D_CREATED_AT]->str : NULL);
 	stc_index_write("ZADD", mc->a[MATCH_K_ROOMS], n, mc->room);
 	if (str_is(d->element[JOIN_D_VISIBILITY], "public"))
 		stc_index_write("ZADD", mc->a[MATCH_K_PUBLIC], n, mc->room);
@@ -136,8 +138,11 @@ room_done(struct redisReply *r, void *arg)
 	st = r->element[MATCH_R_STATUS];
 	if (str_is(st, "stale")) {
 		/* Gone, of another pool, locked, empty or full: out of the
-		 * pool (a room that opens again is put back by its write). */
-		stc_index_write("ZREM", mc->a[MATCH_K_POOL], NULL, mc->room);
+		 * pool as of its last frame (a room that opens again is put
+		 * back by its next write). */
+		stc_pool_write(mc->a[MATCH_K_POOL], mc->room, -1, 0, 0,
+		    r->elements > 1 && r->element[1]->type ==
+		    REDIS_REPLY_STRING ? r->element[1]->str : NULL, NULL);
 		try_next(mc);
 		return;
 	}

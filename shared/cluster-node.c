@@ -136,6 +136,10 @@ node_connect(struct cl_node *n)
 	if (cl->password != NULL)
 		redisAsyncCommand(ac, node_auth_reply, NULL, "AUTH %s",
 		    cl->password);
+	for (size_t i = 0; cl->o.preload != NULL && cl->o.preload[i] != NULL;
+	    i++)
+		redisAsyncCommand(ac, NULL, NULL, "SCRIPT LOAD %s",
+		    cl->o.preload[i]);
 	redisAsyncCommand(ac, node_ready_reply, NULL, "PING");
 }
 

@@ -106,6 +106,11 @@ struct cluster_opts {
 	int max_retries;	/* TRYAGAIN etc. per command: 0 means 12 */
 	unsigned timeout_ms;	/* a node silent this long with commands
 				 * waiting is dropped: 0 means 5000 */
+	/* Scripts loaded on every connection to a master before any command
+	 * goes on it (NULL-ended; the strings must outlive the cluster), so
+	 * that NOSCRIPT, whose retry can put a command behind one sent after
+	 * it, is left for a script cache flushed meanwhile. */
+	const char *const *preload;
 	void (*on_message)(const char *ch, size_t chlen, const char *msg,
 	    size_t len, void *arg);
 	void (*on_subscription)(const char *ch, size_t chlen, int subscribed,

@@ -37,6 +37,7 @@ extern const char lua_lock_cluster[];
 extern const char lua_match_room[];
 extern const char lua_match_room_cluster[];
 extern const char lua_match_pick[];
+extern const char lua_pool_set[];
 
 static const struct {
 	const char *name;
@@ -59,6 +60,7 @@ static const struct {
 	/* Cluster only, and it writes the pool: not the variant that leaves
 	 * pools to roomd. */
 	[SCRIPT_MATCH_PICK] = { "match_pick", lua_match_pick, NULL },
+	[SCRIPT_POOL_SET] = { "pool_set", lua_pool_set, NULL },
 };
 
 /* Lowercase hex SHA1 of each source, as EVALSHA wants; filled on first
@@ -522,18 +524,42 @@ script_match_room_args(struct script_args *sa,
 	sa_end(sa);
 }
 
+/* The next argument is key followed by suffix. */
+static void
+sa_suffixed(struct script_args *sa, const char *key, const char *suffix)
+{
+	size_t off = sa->b.len;
+
+	buf_printf(&sa->b, "%s%s", key, suffix);
+	sa_own_from(sa, off);
+}
+
+void
+script_pool_set_args(struct script_args *sa, const struct script_pool_set *p)
+{
+	sa_begin(sa, SCRIPT_POOL_SET);
+	sa_str(sa, p->pool_key);
+	sa_suffixed(sa, p->pool_key, ":seq");
+	sa_suffixed(sa, p->pool_key, ":born");
+	sa->nkeys = 3;
+	sa_str(sa, p->room);
+	sa_int(sa, p->count);
+	sa_int(sa, p->max_members);
+	sa_str(sa, p->locked ? "1" : "0");
+	sa_str(sa, p->seq);
+	sa_str(sa, p->created_at);
+	sa_end(sa);
+}
+
 void
 script_match_pick_args(struct script_args *sa,
     const struct script_match_pick *m)
 {
-	size_t off;
-
 	sa_begin(sa, SCRIPT_MATCH_PICK);
 	sa_str(sa, m->pool_key);
-	off = sa->b.len;
-	buf_printf(&sa->b, "%s:opening", m->pool_key);
-	sa_own_from(sa, off);
-	sa->nkeys = 2;
+	sa_suffixed(sa, m->pool_key, ":opening");
+	sa_suffixed(sa, m->pool_key, ":born");
+	sa->nkeys = 3;
 	sa_uint(sa, m->max);
 	sa_str(sa, m->new_room);
 	sa_uint(sa, m->open_ms);

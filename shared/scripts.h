@@ -33,6 +33,7 @@ enum script_id {
 	SCRIPT_LOCK,
 	SCRIPT_MATCH_ROOM,
 	SCRIPT_MATCH_PICK,
+	SCRIPT_POOL_SET,
 	SCRIPT_COUNT
 };
 const char *script_source(enum script_id);
@@ -354,6 +355,22 @@ struct script_match_pick {
 };
 void script_match_pick_args(struct script_args *,
     const struct script_match_pick *);
+
+/*
+ * pool_set.lua: on a Redis Cluster, a room's pool entry from the room's
+ * state as of its frame seq (NULL: none), older writes dropped.
+ */
+struct script_pool_set {
+	const char *pool_key;
+	const char *room;
+	long long count;
+	long long max_members;
+	int locked;
+	const char *seq;
+	const char *created_at;		/* NULL: not known */
+};
+void script_pool_set_args(struct script_args *,
+    const struct script_pool_set *);
 
 /* lock.lua: lock or unlock a room against matchmaking (issue 10). */
 struct script_lock {

@@ -14,19 +14,6 @@ load lib/pool
 
 bats_require_minimum_version 1.5.0
 
-# redis_cli follows redirects from a live node, so common.bash's helpers
-# (members_are, node_registered, ...) work on the cluster.
-redis_cli() {
-	local p
-	for p in "${CLUSTER_PORTS[@]}"; do
-		if _alive "${CLUSTER_PID[$p]}"; then
-			ccli "$p" -c "$@"
-			return
-		fi
-	done
-	return 1
-}
-
 # cluster_nodes [roomd options]: the cluster, and roomd nodes n1 and n2
 # on it.
 cluster_nodes() {
@@ -206,16 +193,6 @@ EOF
 	assert_output '[["error:room_full",5],["ok:",5]]'
 }
 
-# pool_entries POOL: "room score" of every entry of the pool's sorted sets
-# (all on the shard of {POOL}), sorted.
-pool_entries() {
-	local k m
-	m=$(cluster_owner "$(cluster_slot "roomd:pool:{$1}:x")")
-	for k in $(ccli "$m" --scan --pattern "roomd:pool:{$1}:*"); do
-		ccli "$m" zrange "$k" 0 -1 withscores | paste - - -d' '
-	done | sort
-}
-
 # matched FILE: the rooms the ok replies to match steps name, one a line.
 matched() {
 	jq -r 'select(.dir == "in" and .frame.type == "ok" and
@@ -318,6 +295,36 @@ EOF
 	ctl publish "$ra" end
 	sim_wait a
 	assert_success
+}
+
+@test "pool writes that reach the pool's shard out of order: the older is dropped" {
+	cluster_start
+	k='roomd:pool:{dp}:x'
+	m=$(cluster_owner "$(cluster_slot "$k")")
+	pw() {
+		ccli "$m" --eval "$ROOT/shared/lua/pool_set.lua" "$k" "$k:seq" \
+		    "$k:born" , "$@" ''
+	}
+	# As of seq 5-1 the room has 3 of 4; a write as of 5-0 (2 of 4)
+	# comes later and is dropped, one as of 6-0 (full) is not.
+	run pw dp-1 3 4 0 5-1
+	assert_output 1
+	run pw dp-1 2 4 0 5-0
+	assert_output 0
+	run ccli "$m" zrange "$k" 0 -1 withscores
+	assert_output $'dp-1\n3'
+	run pw dp-1 4 4 0 6-0
+	assert_output 1
+	run ccli "$m" zcard "$k"
+	assert_output 0
+	# Locked, then unlocked with a free seat: back in; a stale drop with
+	# no count (-1) as of an older frame changes nothing.
+	run pw dp-1 3 4 1 7-0
+	run pw dp-1 3 4 0 8-0
+	run pw dp-1 -1 0 0 7-5
+	assert_output 0
+	run ccli "$m" zscore "$k" dp-1
+	assert_output 3
 }
 
 @test "roomctl on the cluster: nodes, rooms, inspect, publish, replay, evict, gc" {

@@ -21,7 +21,7 @@ $(repeat 10 'publish h e {"k":@k@}')
 expect event event=e data.k=9
 expect event event=end within 20s
 EOF
-	wait_for 10 bash -c "[ \"\$(redis-cli -p $REDIS_PORT xlen 'roomd:room:{h}:events')\" -ge 11 ]"
+	wait_for 10 bash -c "[ \"\$($REDIS_CLI xlen 'roomd:room:{h}:events')\" -ge 11 ]"
 	mapfile -t ids < <(stream_ids h)
 	[ ${#ids[@]} -eq 11 ]
 	S=${ids[3]} # the event with k=2
@@ -149,7 +149,7 @@ join rec
 publish rec x
 expect event event=fin within 25s
 EOF
-	wait_for 10 bash -c "redis-cli -p $REDIS_PORT --raw xrange 'roomd:room:{rec}:events' - + | grep -q '\"x\"'"
+	wait_for 10 bash -c "$REDIS_CLI --raw xrange 'roomd:room:{rec}:events' - + | grep -q '\"x\"'"
 	S=$(stream_ids rec | tail -n1)
 	T=$BATS_TEST_TMPDIR/t.jsonl
 	sim --transcript "$T" - <<EOF

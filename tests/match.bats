@@ -9,15 +9,6 @@
 load lib/common
 load lib/pool
 
-# pool_entries POOL: "room score" for every entry of the pool's sorted
-# sets (all filters), sorted.
-pool_entries() {
-	local k
-	for k in $(redis_cli --scan --pattern "roomd:pool:{$1}:*"); do
-		redis_cli zrange "$k" 0 -1 withscores | paste - - -d' '
-	done | sort
-}
-
 # match_oks FILE: one line per client, "client room created", from the ok
 # replies to the sim's match steps (ref "m…"), sorted by client.
 match_oks() {
@@ -329,7 +320,9 @@ expect ok ref=e room=other
 expect room_locked locked=true
 EOF
 	assert_success
-	run redis_cli exists 'roomd:room:{other2}' 'roomd:room:{nowhere}'
+	run redis_cli exists 'roomd:room:{other2}'
+	assert_output 0
+	run redis_cli exists 'roomd:room:{nowhere}'
 	assert_output 0
 }
 
@@ -377,7 +370,7 @@ expect event event=never within 30s
 EOF
 	wait_for 10 pool_members_are exp 1
 	r=$(pool_rooms exp | cut -d' ' -f1)
-	pk=$(redis_cli --scan --pattern 'roomd:pool:{exp}:*')
+	pk=$(pool_keys exp)
 	[ -n "$pk" ]
 	# An entry fuller than r whose room does not exist.
 	redis_cli zadd "$pk" 3 exp-ffffffffffff >/dev/null
@@ -390,6 +383,8 @@ EOF
 	assert_output 0
 	run pool_entries exp
 	assert_output "$r 2"
+	[ "$TEST_CLUSTER" = 1 ] &&
+	    skip "on a cluster gc does not sweep pools (a match drops what it meets)"
 	# r's keys expire (as after --room-ttl without writes): its entry
 	# stays until a match meets it or gc sweeps.
 	redis_cli del "roomd:room:{$r}" "roomd:room:{$r}:members" \
@@ -401,6 +396,7 @@ EOF
 }
 
 @test "after Redis restarts empty, pools agree with the members written back" {
+	single_redis_only "it restarts Redis"
 	two_nodes
 	sim_bg open --clients 3 --url "$URL_n1,$URL_n2" - <<'EOF'
 match br 4
@@ -501,9 +497,9 @@ expect error ref=b code=bad_request
 	# 16 keys of ids is fine, and so is the largest pool id.
 	keys16=$(for k in $(seq 16); do printf '"k.%d":"v",' "$k"; done)
 	long32=$(printf 'p%.0s' {1..32})
-	run redis_cli --scan --pattern 'roomd:room*'
+	run redis_scan 'roomd:room*'
 	assert_output ''
-	run redis_cli --scan --pattern 'roomd:pool*'
+	run redis_scan 'roomd:pool*'
 	assert_output ''
 	sim --url "$URL_n2" "send {\"type\":\"match\",\"pool\":\"$long32\",\"size\":1000,\"filter\":{${keys16%,}},\"ref\":\"ok\"}
 expect ok ref=ok created=true details.max_members=1000"
@@ -528,11 +524,11 @@ send {"type":"match","pool":"lobby","size":2,"ref":"l"}
 expect error ref=l code=forbidden
 EOF
 	assert_success
-	run redis_cli --scan --pattern 'roomd:pool:{ranked}*'
+	run redis_scan 'roomd:pool:{ranked}*'
 	assert_output ''
-	run redis_cli --scan --pattern 'roomd:room:{lobby*'
+	run redis_scan 'roomd:room:{lobby*'
 	assert_output ''
-	run redis_cli --scan --pattern 'roomd:room:{ranked*'
+	run redis_scan 'roomd:room:{ranked*'
 	assert_output ''
 }
 

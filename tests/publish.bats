@@ -154,7 +154,7 @@ barrier"
 	done
 	# And the same order as the history in Redis.
 	run bash -c "diff <(jq -c '.[].data' '$BATS_TEST_TMPDIR/ev0') \
-	    <(redis-cli -p $REDIS_PORT --raw xrange 'roomd:room:{order}:events' - + | grep '^{' | jq -c 'select(.type == \"event\") | .data')"
+	    <($REDIS_CLI --raw xrange 'roomd:room:{order}:events' - + | grep '^{' | jq -c 'select(.type == \"event\") | .data')"
 	assert_success
 }
 

@@ -531,6 +531,7 @@ EOF
 }
 
 @test "unreachable redis: exit 1 and the address in the message" {
+	single_redis_only "the unreachable address is given with --redis"
 	port=$(free_port)
 	run -1 --separate-stderr "$ROOMCTL" --redis "redis://127.0.0.1:$port/0" nodes
 	assert_equal "$stderr" "roomctl: cannot connect to redis at redis://127.0.0.1:$port/0: Connection refused"
@@ -578,6 +579,7 @@ cli_error() {
 }
 
 @test "every error roomctl prints is one 'roomctl: ' line, from commands, sim and shared code" {
+	single_redis_only "the unreachable address is given with --redis"
 	local port bad=$BATS_TEST_TMPDIR/bad.sim ok=$BATS_TEST_TMPDIR/ok.sim
 	port=$(free_port)
 	printf 'join\n' >"$bad"

@@ -272,7 +272,7 @@ expect ok ref=L
 EOF
 	assert_success
 	# The history ends with room_closed (unless it already expired).
-	run bash -c "redis-cli -p $REDIS_PORT --raw xrevrange 'roomd:room:{gone}:events' + - count 1 | grep '^{' | jq -r '[.type, (.reason | type)] | join(\" \")'"
+	run bash -c "$REDIS_CLI --raw xrevrange 'roomd:room:{gone}:events' + - count 1 | grep '^{' | jq -r '[.type, (.reason | type)] | join(\" \")'"
 	assert_output 'room_closed string'
 	run redis_cli pttl 'roomd:room:{gone}:events'
 	assert_success
@@ -294,7 +294,7 @@ expect event event=x
 disconnect
 EOF
 	assert_success
-	wait_for 3 bash -c "redis-cli -p $REDIS_PORT --raw xrevrange 'roomd:room:{gone2}:events' + - count 1 | grep -q room_closed"
+	wait_for 3 bash -c "$REDIS_CLI --raw xrevrange 'roomd:room:{gone2}:events' + - count 1 | grep -q room_closed"
 	wait_for 4 room_keys_gone gone2
 }
 
@@ -328,7 +328,7 @@ expect event event=end
 EOF
 	assert_success
 	wait_for 3 members_are stay 1
-	run bash -c "redis-cli -p $REDIS_PORT --raw xrange 'roomd:room:{stay}:events' - + | grep -c room_closed"
+	run bash -c "$REDIS_CLI --raw xrange 'roomd:room:{stay}:events' - + | grep -c room_closed"
 	assert_output 0
 	sim_wait a
 	assert_success

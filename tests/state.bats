@@ -37,7 +37,7 @@ EOF
 	run tx_jq "$TA" 0 'map(select(.ref == "g"))[0] | [.state, .state_version]'
 	assert_output '[{"phase":{"name":"pick","turn":[1,2]}},1]'
 	# Redis holds the value as JSON in the room's state hash.
-	run bash -c "redis-cli -p $REDIS_PORT --raw hget 'roomd:room:{lobby}:state' phase | jq -c ."
+	run bash -c "$REDIS_CLI --raw hget 'roomd:room:{lobby}:state' phase | jq -c ."
 	assert_output '{"name":"pick","turn":[1,2]}'
 }
 
@@ -51,7 +51,7 @@ expect ok ref=s3 state_version=3
 expect event event=end within 20s
 EOF
 	wait_for 10 members_are lobby 1
-	wait_for 10 bash -c "[ \"\$(redis-cli -p $REDIS_PORT hget 'roomd:room:{lobby}' state_version)\" = 3 ]"
+	wait_for 10 bash -c "[ \"\$($REDIS_CLI hget 'roomd:room:{lobby}' state_version)\" = 3 ]"
 	T=$BATS_TEST_TMPDIR/t.jsonl
 	sim --url "$URL_n2" --transcript "$T" - <<'EOF'
 send {"type":"join","room":"lobby","ref":"j"}

@@ -9,9 +9,9 @@
 -- pool, size, canonical filter JSON, pool key, history maxlen, room ttl,
 -- '1' to make the room ('0': it must exist and be open), title, topic,
 -- visibility ('' for private).
--- Returns match.lua's reply, {'stale'} when the room is gone, of another
--- pool, locked, empty or full (nothing written), or {'conflict'} when the
--- room to make exists already.
+-- Returns match.lua's reply, {'stale', the seq of its last frame or
+-- false} when the room is gone, of another pool, locked, empty or full
+-- (nothing written), or {'conflict'} when the room to make exists already.
 -- In C: struct script_match_room (shared/scripts.h); an argument added
 -- here is added there, in the same order.
 local prefix, room, conn, member_head = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -32,7 +32,8 @@ elseif redis.call('HEXISTS', k[2], conn) == 0 then
 	local n = redis.call('HLEN', k[2])
 	if d[3] ~= pk or d[2] == '1' or n == 0 or
 	    n >= (tonumber(d[1]) or 0) then
-		return {'stale'}
+		local last = redis.call('XREVRANGE', k[4], '+', '-', 'COUNT', 1)
+		return {'stale', last[1] and last[1][1] or false}
 	end
 end
 return match_seat(prefix, k, room, created, conn, member_head, maxlen, ttl,

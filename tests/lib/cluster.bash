@@ -10,6 +10,9 @@
 declare -ga CLUSTER_PORTS=()
 declare -gA CLUSTER_PID=()
 CLUSTER_PASSWORD=${CLUSTER_PASSWORD:-}
+# Replicas per master: 1, or 0 for a quicker cluster of 3 masters (the
+# suites run in cluster mode, which do not fail over).
+CLUSTER_REPLICAS=${CLUSTER_REPLICAS:-1}
 
 # ccli PORT ARGS: redis-cli against one cluster node.
 ccli() {
@@ -37,14 +40,16 @@ _cluster_node() {
 	_PROC[$!]=redis
 }
 
-# cluster_all_ok: every node says cluster_state:ok, knows 6 nodes and
+# cluster_all_ok: every node says cluster_state:ok, knows every node and
 # sees all 16384 slots assigned.
 cluster_all_ok() {
 	local p info
 	for p in "${CLUSTER_PORTS[@]}"; do
-		info=$(ccli "$p" cluster info 2>/dev/null) || return 1
+		info=$(ccli "$p" cluster info 2>/dev/null | tr -d '\r') ||
+		    return 1
 		grep -q 'cluster_state:ok' <<<"$info" || return 1
-		grep -q 'cluster_known_nodes:6' <<<"$info" || return 1
+		grep -q "cluster_known_nodes:${#CLUSTER_PORTS[@]}\$" <<<"$info" ||
+		    return 1
 		grep -q 'cluster_slots_assigned:16384' <<<"$info" || return 1
 	done
 }
@@ -86,13 +91,14 @@ _cluster_up() {
 	return 1
 }
 
-# cluster_start: six nodes, `redis-cli --cluster create`, then wait (20 s
-# at most) until the cluster is whole and the replicas are in sync.
+# cluster_start: six nodes (three with CLUSTER_REPLICAS=0), `redis-cli
+# --cluster create`, then wait (20 s at most) until the cluster is whole
+# and the replicas are in sync.
 # Exports CLUSTER_SEEDS (every node, comma-separated) and CLUSTER_PORTS.
 cluster_start() {
 	local i p attempt args=()
 	CLUSTER_PORTS=()
-	for ((i = 0; i < 6; i++)); do
+	for ((i = 0; i < 3 * (1 + CLUSTER_REPLICAS); i++)); do
 		for attempt in 1 2 3; do
 			p=$(_cluster_port) || return 1
 			_cluster_node "$p"
@@ -111,10 +117,11 @@ cluster_start() {
 	done
 	if [ -n "$CLUSTER_PASSWORD" ]; then
 		redis-cli -a "$CLUSTER_PASSWORD" --no-auth-warning --cluster create \
-		    "${args[@]}" --cluster-replicas 1 --cluster-yes \
+		    "${args[@]}" --cluster-replicas "$CLUSTER_REPLICAS" --cluster-yes \
 		    >"$BATS_TEST_TMPDIR/cluster-create.log" 2>&1
 	else
-		redis-cli --cluster create "${args[@]}" --cluster-replicas 1 \
+		redis-cli --cluster create "${args[@]}" \
+		    --cluster-replicas "$CLUSTER_REPLICAS" \
 		    --cluster-yes >"$BATS_TEST_TMPDIR/cluster-create.log" 2>&1
 	fi || {
 		echo "cluster_start: redis-cli --cluster create failed:" >&2

@@ -14,6 +14,40 @@ ROOMD=${ROOMD_BIN:-$ROOT/build/roomd}
 ROOMCTL=${ROOMCTL_BIN:-$ROOT/build/roomctl}
 export ROOT ROOMD ROOMCTL
 
+# Cluster mode (ROOMD_TEST_CLUSTER=1, set by tests/run for the suites it
+# runs a second time on a Redis Cluster): redis_start makes a cluster of
+# three masters instead, roomd_start adds --redis-cluster, redis_cli
+# follows redirects, and $ROOMCTL is a wrapper that turns --redis URL into
+# --redis-cluster. A test that needs one Redis (stopping it, CLIENT PAUSE,
+# SCAN) says so with single_redis_only.
+TEST_CLUSTER=${ROOMD_TEST_CLUSTER:-0}
+if [ "$TEST_CLUSTER" = 1 ]; then
+	source "$ROOT/tests/lib/cluster.bash"
+	CLUSTER_REPLICAS=0
+	export ROOMCTL_REAL=$ROOMCTL
+	ROOMCTL=$ROOT/tests/lib/roomctl-cluster
+fi
+
+# redis_scan PATTERN: the keys matching PATTERN (on a cluster, on every
+# master).
+redis_scan() {
+	local p
+	if [ "$TEST_CLUSTER" = 1 ]; then
+		for p in "${CLUSTER_PORTS[@]}"; do
+			ccli "$p" --scan --pattern "$1"
+		done
+	else
+		redis_cli --scan --pattern "$1"
+	fi
+}
+
+# single_redis_only WHY: skip this test in cluster mode.
+single_redis_only() {
+	if [ "$TEST_CLUSTER" = 1 ]; then
+		skip "one Redis only: $1"
+	fi
+}
+
 # Every process a test started: pid -> what it is ("redis", "roomd NAME",
 # "sim NAME"). Names of roomd nodes map to their pids and logs.
 declare -gA _PROC=()
@@ -68,6 +102,13 @@ _alive() {
 # Exports REDIS_PORT, REDIS_URL and REDIS_PID.
 redis_start() {
 	local attempt port i
+	if [ "$TEST_CLUSTER" = 1 ]; then
+		cluster_start || return 1
+		export REDIS_PORT=${CLUSTER_PORTS[0]}
+		export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+		export REDIS_CLI="redis-cli -c -p $REDIS_PORT"
+		return 0
+	fi
 	for attempt in 1 2 3; do
 		port=$(free_port) || return 1
 		redis-server --port "$port" --bind 127.0.0.1 --save '' \
@@ -79,6 +120,8 @@ redis_start() {
 			if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
 				export REDIS_PORT=$port
 				export REDIS_URL="redis://127.0.0.1:$port/0"
+				# For bash -c strings, where redis_cli is not.
+				export REDIS_CLI="redis-cli -p $port"
 				export REDIS_PID
 				return 0
 			fi
@@ -94,8 +137,19 @@ redis_start() {
 	return 1
 }
 
-# redis_cli ARGS: redis-cli against the test's redis-server.
+# redis_cli ARGS: redis-cli against the test's redis-server (on a cluster
+# the test started, any live node, following redirects).
 redis_cli() {
+	local p
+	if [ -n "${CLUSTER_SEEDS:-}" ]; then
+		for p in "${CLUSTER_PORTS[@]}"; do
+			if _alive "${CLUSTER_PID[$p]}"; then
+				ccli "$p" -c "$@"
+				return
+			fi
+		done
+		return 1
+	fi
 	redis-cli -p "$REDIS_PORT" "$@"
 }
 
@@ -104,7 +158,7 @@ redis_cli() {
 # most) until the port accepts and the node has registered in Redis.
 # Exports URL_NAME (ws://127.0.0.1:PORT/ws) and PORT_NAME.
 roomd_start() {
-	local name=$1 attempt port pid i prefix=roomd: log k args
+	local name=$1 attempt port pid i prefix=roomd: log k args cluster
 	shift
 	args=("$@")
 	for ((k = 0; k < ${#args[@]}; k++)); do
@@ -114,10 +168,12 @@ roomd_start() {
 		esac
 	done
 	log="$BATS_TEST_TMPDIR/$name.log"
+	cluster=()
+	[ "$TEST_CLUSTER" = 1 ] && cluster=(--redis-cluster "$CLUSTER_SEEDS")
 	for attempt in 1 2 3; do
 		port=$(free_port) || return 1
 		"$ROOMD" --listen "127.0.0.1:$port" --redis "$REDIS_URL" \
-		    --node-id "$name" "$@" >>"$log" 2>&1 3>&- &
+		    "${cluster[@]}" --node-id "$name" "$@" >>"$log" 2>&1 3>&- &
 		pid=$!
 		_PROC[$pid]="roomd $name"
 		for ((i = 0; i < 50; i++)); do

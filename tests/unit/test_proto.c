@@ -349,7 +349,8 @@ test_scripts(void **state)
 {
 	static const char *const names[SCRIPT_COUNT] = { "join", "leave",
 		"append", "state_set", "read", "rooms", "restore", "gc",
-		"match", "lock", "match_room", "match_pick" };
+		"match", "lock", "match_room", "match_pick",
+		"pool_set" };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen, k;
 	char want[41];

@@ -187,8 +187,16 @@ test_match(void **state)
 	script_match_pick_args(&sa, &(struct script_match_pick){
 	    .pool_key = "p:pool:{duel}:c36ebdf8d64760da", .max = 8,
 	    .new_room = "duel-0123456789ab", .open_ms = 1000 });
-	check_arity(&sa, 2);
+	check_arity(&sa, 3);
 	assert_string_equal(sa.argv[1], "p:pool:{duel}:c36ebdf8d64760da:opening");
+	script_args_free(&sa);
+	script_pool_set_args(&sa, &(struct script_pool_set){
+	    .pool_key = "p:pool:{duel}:c36ebdf8d64760da", .room = "duel-1",
+	    .count = 1, .max_members = 2, .seq = "1-0" });
+	check_arity(&sa, 3);
+	assert_string_equal(sa.argv[1], "p:pool:{duel}:c36ebdf8d64760da:seq");
+	assert_string_equal(sa.argv[3 + 3], "0");	/* not locked */
+	assert_string_equal(sa.argv[2], "p:pool:{duel}:c36ebdf8d64760da:born");
 	script_args_free(&sa);
 	script_lock_args(&sa, &(struct script_lock){ .prefix = "p:",
 	    .room = "r1", .lock = 1, .by = "{}" });
