@@ -266,7 +266,8 @@ rcl_rooms(const struct script_args *sa)
 	const char *idx = sa->argv[0];
 	long long limit = strtoll(sa->argv[2], NULL, 10);
 	const char *want = sa->argc > 3 ? sa->argv[3] : "";
-	redisReply *ids, *d, *row, *top;
+	redisReply *ids, *d, *row, *top, *n;
+	long long count;
 	char stop[24];
 	struct buf b;
 
@@ -277,8 +278,7 @@ rcl_rooms(const struct script_args *sa)
 	if (ids == NULL)
 		return NULL;
 	top = fake_new(REDIS_REPLY_ARRAY);
-	for (size_t i = 0; i + 1 < ids->elements &&
-	    (long long)top->elements < limit; i += 2) {
+	for (size_t i = 0; i + 1 < ids->elements; i += 2) {
 		const char *room = ids->element[i]->str;
 		const char *argv[2 + SCRIPT_ROOMS_NFIELDS] = { "HMGET" };
 		int stale;
@@ -290,16 +290,35 @@ rcl_rooms(const struct script_args *sa)
 			argv[2 + k] = script_rooms_fields[k];
 		d = rcl_command(2 + SCRIPT_ROOMS_NFIELDS, argv, NULL);
 		buf_free(&b);
-		row = script_rooms_row(room, strtoll(ids->element[i + 1]->str,
-		    NULL, 10), d, want, &stale);
+		/* The room's own count: an index score written after the
+		 * room's script by another node may trail it. */
+		count = strtoll(ids->element[i + 1]->str, NULL, 10);
+		buf_init(&b);
+		key_room(&b, rcl_prefix, room, ":members");
+		n = rcl_raw(2, (const char *[]){ "HLEN", b.p }, NULL);
+		buf_free(&b);
+		if (n != NULL && n->type == REDIS_REPLY_INTEGER)
+			count = n->integer;
+		if (n != NULL)
+			freeReplyObject(n);
+		row = script_rooms_row(room, count, d, want, &stale);
 		if (stale)
 			rcl_fire("ZREM", idx, room, NULL);
+		else if (row != NULL && count == 0) {
+			freeReplyObject(row);	/* closed meanwhile */
+			row = NULL;
+		}
 		if (row != NULL)
 			fake_push(top, row);
 		if (d != NULL)
 			freeReplyObject(d);
 	}
 	freeReplyObject(ids);
+	if (top->elements > 0)
+		qsort(top->element, top->elements, sizeof *top->element,
+		    script_rooms_row_cmp);
+	while ((long long)top->elements > limit)
+		freeReplyObject(top->element[--top->elements]);
 	return top;
 }
 

@@ -91,6 +91,10 @@ rooms_finish(struct rooms_call *rc)
 {
 	redisReply *top = fake_new(REDIS_REPLY_ARRAY);
 
+	/* The counts are each room's own (HLEN), which an index score
+	 * written after the room's script by another node may trail. */
+	if (rc->rows != NULL)
+		qsort(rc->rows, rc->n, sizeof *rc->rows, script_rooms_row_cmp);
 	top->element = xcalloc(rc->n + 1, sizeof *top->element);
 	for (size_t i = 0; i < rc->n; i++) {
 		if (rc->rows[i] == NULL)
@@ -114,6 +118,18 @@ rooms_finish(struct rooms_call *rc)
 	free(rc);
 }
 
+/* HLEN of the room's members, sent just before its HMGET on the same
+ * shard's connection, so it is in when the details come. */
+static void
+rooms_count(struct redisReply *r, void *arg)
+{
+	struct rooms_one *one = arg;
+
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+		one->rc->counts[one->i] = r->integer;
+	free(one);
+}
+
 static void
 rooms_detail(struct redisReply *d, void *arg)
 {
@@ -127,6 +143,10 @@ rooms_detail(struct redisReply *d, void *arg)
 	    &stale);
 	if (stale)	/* the room's keys are gone: drop the entry */
 		stc_index_write("ZREM", rc->idx, NULL, rc->ids[i]);
+	else if (rc->rows[i] != NULL && rc->counts[i] == 0) {
+		fake_free(rc->rows[i]);	/* closed meanwhile */
+		rc->rows[i] = NULL;
+	}
 	if (--rc->pending == 0)
 		rooms_finish(rc);
 }
@@ -157,7 +177,17 @@ rooms_index(struct redisReply *r, void *arg)
 	for (size_t i = 0; i < rc->n; i++) {
 		struct rooms_one *one = xmalloc(sizeof *one);
 		const char *argv[2 + SCRIPT_ROOMS_NFIELDS] = { "HMGET" };
+		const char *hlen[2] = { "HLEN", NULL };
 
+		buf_init(&key);
+		key_room(&key, rc->prefix, rc->ids[i], ":members");
+		hlen[1] = key.p;
+		one->rc = rc;
+		one->i = i;
+		if (across(rooms_count, one, 2, hlen) != 0)
+			free(one);
+		buf_free(&key);
+		one = xmalloc(sizeof *one);
 		for (int k = 0; k < SCRIPT_ROOMS_NFIELDS; k++)
 			argv[2 + k] = script_rooms_fields[k];
 		one->rc = rc;

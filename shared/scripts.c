@@ -160,6 +160,29 @@ row_field(const redisReply *d, int i)
 	return NULL;
 }
 
+/*
+ * qsort order of rooms rows (NULL ones last): by member count, most first,
+ * equal ones as ZREVRANGE has them. A cluster's listing sorts by each
+ * room's own count, which an index score written after the room's script
+ * by another node may trail.
+ */
+int
+script_rooms_row_cmp(const void *a, const void *b)
+{
+	const redisReply *x = *(redisReply *const *)a;
+	const redisReply *y = *(redisReply *const *)b;
+	long long nx, ny;
+
+	if (x == NULL || y == NULL)
+		return (x == NULL) - (y == NULL);
+	nx = x->element[ROOMS_R_MEMBERS]->integer;
+	ny = y->element[ROOMS_R_MEMBERS]->integer;
+	if (nx != ny)
+		return nx > ny ? -1 : 1;
+	return -strcmp(x->element[ROOMS_R_ROOM]->str,
+	    y->element[ROOMS_R_ROOM]->str);
+}
+
 redisReply *
 script_rooms_row(const char *room, long long members, const redisReply *d,
     const char *want, int *stale)

@@ -237,6 +237,7 @@ extern const char *const script_rooms_fields[SCRIPT_ROOMS_NFIELDS];
 struct redisReply;
 struct redisReply *script_rooms_row(const char *room, long long members,
     const struct redisReply *hmget, const char *want, int *stale);
+int script_rooms_row_cmp(const void *, const void *);
 
 /* restore.lua: write a live member back after Redis lost it; replies
  * 1 when written, 0 when it was there. */

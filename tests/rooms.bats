@@ -122,8 +122,13 @@ EOF
 	wait_for 10 members_are B 2
 	wait_for 10 members_are C 1
 	wait_for 10 members_are P 4
-	run redis_cli zscore roomd:rooms A
-	assert_output 3
+	# On a cluster the index is written after each join's script, by
+	# each node, and may trail the room until its next write (REDIS.md);
+	# listings count each room's members themselves.
+	if [ "$TEST_CLUSTER" != 1 ]; then
+		run redis_cli zscore roomd:rooms A
+		assert_output 3
+	fi
 	run redis_cli zscore roomd:rooms:public P
 	assert_output ''
 
