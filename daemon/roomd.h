@@ -455,6 +455,8 @@ void stc_index_write(const char *, const char *, const char *,
     const char *);
 void stc_pool_write(const char *, const char *, long long, long long, int,
     const char *, const char *);
+void stc_join_written(const char *, char *const[2], const struct redisReply *);
+int stc_reply_is(const struct redisReply *, const char *);
 
 /* store-match.c: match across a cluster's shards */
 void stc_match(struct script_args *, store_cb, void *);

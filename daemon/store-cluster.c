@@ -516,45 +516,54 @@ index_repair(struct stc_call *sc, int indexes, const char *seq)
 	}
 }
 
-static int
-reply_str_is(const redisReply *r, const char *s)
+int
+stc_reply_is(const redisReply *r, const char *s)
 {
-	return r->type == REDIS_REPLY_STRING && strcmp(r->str, s) == 0;
+	return r != NULL && r->type == REDIS_REPLY_STRING &&
+	    strcmp(r->str, s) == 0;
+}
+
+/*
+ * A join's reply (join.lua's, or match.lua's, which has its shape) for
+ * room: the room indexes idx and, for a pool room, its pool entry, as
+ * the reply says.
+ */
+void
+stc_join_written(const char *room, char *const idx[2], const redisReply *r)
+{
+	const redisReply *d, *st;
+	long long count;
+	int pub;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < JOIN_R_COUNT)
+		return;
+	st = r->element[JOIN_R_STATUS];
+	if (!stc_reply_is(st, "ok") && !stc_reply_is(st, "already"))
+		return;
+	d = r->element[JOIN_R_DETAILS];
+	count = (long long)r->element[JOIN_R_MEMBERS]->elements;
+	pub = d->type == REDIS_REPLY_ARRAY && d->elements == JOIN_D_COUNT &&
+	    stc_reply_is(d->element[JOIN_D_VISIBILITY], "public");
+	index_set(idx, room, count, pub);
+	if (d->type == REDIS_REPLY_ARRAY && d->elements == JOIN_D_COUNT &&
+	    d->element[JOIN_D_POOL_KEY]->type == REDIS_REPLY_STRING &&
+	    d->element[JOIN_D_MAX_MEMBERS]->type == REDIS_REPLY_STRING)
+		stc_pool_write(d->element[JOIN_D_POOL_KEY]->str, room, count,
+		    strtoll(d->element[JOIN_D_MAX_MEMBERS]->str, NULL, 10),
+		    stc_reply_is(d->element[JOIN_D_LOCKED], "1"),
+		    seq_of(r->element[JOIN_R_SEQ]),
+		    seq_of(d->element[JOIN_D_CREATED_AT]));
 }
 
 /* The room's script has run: write the indexes outside the room. */
 static void
 index_after(struct stc_call *sc, const redisReply *r)
 {
-	const redisReply *d, *st;
-	int pub;
-
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 0)
 		return;
 	switch (sc->sid) {
 	case SCRIPT_JOIN:
-		if (r->type != REDIS_REPLY_ARRAY || r->elements < JOIN_R_COUNT)
-			return;
-		st = r->element[JOIN_R_STATUS];
-		if (!reply_str_is(st, "ok") && !reply_str_is(st, "already"))
-			return;
-		d = r->element[JOIN_R_DETAILS];
-		pub = d->type == REDIS_REPLY_ARRAY &&
-		    d->elements == JOIN_D_COUNT &&
-		    reply_str_is(d->element[JOIN_D_VISIBILITY], "public");
-		index_set(sc->idx, sc->room,
-		    (long long)r->element[JOIN_R_MEMBERS]->elements, pub);
-		if (d->type == REDIS_REPLY_ARRAY &&
-		    d->elements == JOIN_D_COUNT &&
-		    d->element[JOIN_D_POOL_KEY]->type == REDIS_REPLY_STRING &&
-		    d->element[JOIN_D_MAX_MEMBERS]->type == REDIS_REPLY_STRING)
-			stc_pool_write(d->element[JOIN_D_POOL_KEY]->str,
-			    sc->room,
-			    (long long)r->element[JOIN_R_MEMBERS]->elements,
-			    strtoll(d->element[JOIN_D_MAX_MEMBERS]->str, NULL,
-			    10), reply_str_is(d->element[JOIN_D_LOCKED], "1"),
-			    seq_of(r->element[JOIN_R_SEQ]),
-			    seq_of(d->element[JOIN_D_CREATED_AT]));
+		stc_join_written(sc->room, sc->idx, r);
 		break;
 	case SCRIPT_LEAVE:
 		if (r->type != REDIS_REPLY_ARRAY ||
@@ -601,7 +610,7 @@ script_done(struct redisReply *r, void *arg)
 		else if (sc->sid == SCRIPT_LOCK && !stopping &&
 		    r->type == REDIS_REPLY_ARRAY &&
 		    r->elements == LOCK_R_COUNT &&
-		    reply_str_is(r->element[LOCK_R_STATUS], "ok") &&
+		    stc_reply_is(r->element[LOCK_R_STATUS], "ok") &&
 		    r->element[LOCK_R_SEQ]->type == REDIS_REPLY_STRING)
 			index_repair(sc, 0, r->element[LOCK_R_SEQ]->str);
 	}

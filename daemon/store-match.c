@@ -78,48 +78,16 @@ finish(struct match_call *mc, struct redisReply *r)
 	uv_close((uv_handle_t *)&mc->wait, match_call_closed);
 }
 
-static int
-str_is(const redisReply *r, const char *s)
-{
-	return r != NULL && r->type == REDIS_REPLY_STRING &&
-	    strcmp(r->str, s) == 0;
-}
-
-/* The member is seated: the pool entry and the indexes, from the reply. */
-static void
-write_after(struct match_call *mc, const redisReply *r)
-{
-	const redisReply *d = r->element[JOIN_R_DETAILS];
-	long long count = (long long)r->element[JOIN_R_MEMBERS]->elements;
-	long long maxm;
-	char n[24];
-
-	if (d->type != REDIS_REPLY_ARRAY || d->elements != JOIN_D_COUNT ||
-	    d->element[JOIN_D_MAX_MEMBERS]->type != REDIS_REPLY_STRING)
-		return;
-	maxm = strtoll(d->element[JOIN_D_MAX_MEMBERS]->str, NULL, 10);
-	snprintf(n, sizeof n, "%lld", count);
-	stc_pool_write(mc->a[MATCH_K_POOL], mc->room, count, maxm,
-	    str_is(d->element[JOIN_D_LOCKED], "1"),
-	    r->element[JOIN_R_SEQ]->type == REDIS_REPLY_STRING ?
-	    r->element[JOIN_R_SEQ]->str : NULL,
-	    d->element[JOIN_D_CREATED_AT]->type == REDIS_REPLY_STRING ?
-	    d->element[JOIN_D_CREATED_AT]->str : NULL);
-	stc_index_write("ZADD", mc->a[MATCH_K_ROOMS], n, mc->room);
-	if (str_is(d->element[JOIN_D_VISIBILITY], "public"))
-		stc_index_write("ZADD", mc->a[MATCH_K_PUBLIC], n, mc->room);
-}
-
 /* The room is open and in the pool (sent before this, on the same
  * shard): others may find it now. */
 static void
 open_done(struct match_call *mc)
 {
-	char *key = xmalloc(strlen(mc->a[MATCH_K_POOL]) + sizeof ":opening");
-	const char *argv[2] = { "DEL", key };
+	char *key;
+	const char *argv[2] = { "DEL", NULL };
 
-	strcpy(key, mc->a[MATCH_K_POOL]);
-	strcat(key, ":opening");
+	xasprintf(&key, "%s:opening", mc->a[MATCH_K_POOL]);
+	argv[1] = key;
 	cluster_command(stc_cluster(), NULL, 0, NULL, NULL, 2, argv, NULL);
 	free(key);
 }
@@ -136,7 +104,7 @@ room_done(struct redisReply *r, void *arg)
 		return;
 	}
 	st = r->element[MATCH_R_STATUS];
-	if (str_is(st, "stale")) {
+	if (stc_reply_is(st, "stale")) {
 		/* Gone, of another pool, locked, empty or full: out of the
 		 * pool as of its last frame (a room that opens again is put
 		 * back by its next write). */
@@ -146,9 +114,10 @@ room_done(struct redisReply *r, void *arg)
 		try_next(mc);
 		return;
 	}
-	if ((str_is(st, "ok") || str_is(st, "already")) &&
-	    r->elements >= MATCH_R_COUNT)
-		write_after(mc, r);
+	/* The member is seated: the pool entry and the indexes. */
+	if (r->elements >= MATCH_R_COUNT)
+		stc_join_written(mc->room, (char *const[2]){
+		    mc->a[MATCH_K_ROOMS], mc->a[MATCH_K_PUBLIC] }, r);
 	if (mc->creating)
 		open_done(mc);
 	finish(mc, r);
@@ -224,7 +193,7 @@ pick_done(struct redisReply *r, void *arg)
 	}
 	st = r->element[0];
 	drop_candidates(mc);
-	if (str_is(st, "try") && mc->rounds < MATCH_ROUNDS) {
+	if (stc_reply_is(st, "try") && mc->rounds < MATCH_ROUNDS) {
 		for (size_t i = 1; i < r->elements &&
 		    mc->ncand < MATCH_CANDIDATES; i++) {
 			if (r->element[i]->type == REDIS_REPLY_STRING &&
@@ -237,7 +206,7 @@ pick_done(struct redisReply *r, void *arg)
 			return;
 		}
 	}
-	if (str_is(st, "wait") && mc->rounds < MATCH_ROUNDS) {
+	if (stc_reply_is(st, "wait") && mc->rounds < MATCH_ROUNDS) {
 		uv_timer_start(&mc->wait, wait_fire, MATCH_WAIT_MS, 0);
 		return;
 	}
