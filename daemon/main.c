@@ -40,6 +40,17 @@ on_store_ready(void)
 	recover_catch_up_unsent();
 }
 
+/* The control channel's subscription is confirmed: send the canary now
+ * (node_register sent one when the command connection came up, maybe
+ * before the subscription listened) rather than at the next tick, so
+ * /healthz says ok a round trip after start or a reconnect, not up to a
+ * second later. */
+static void
+on_store_listening(void)
+{
+	node_canary();
+}
+
 /* A message on the subscription connection: a command or a room frame. */
 static void
 on_store_message(const char *ch, size_t chlen, const char *text, size_t len)
@@ -53,6 +64,7 @@ on_store_message(const char *ch, size_t chlen, const char *text, size_t len)
 static const struct store_events store_events = {
 	.ready = on_store_ready,
 	.resubscribe = room_resubscribe_all,
+	.listening = on_store_listening,
 	.message = on_store_message,
 	.subscribed = join_subscribed,
 	.unsubscribed = room_unsubscribed,

@@ -21,7 +21,6 @@
 static uv_timer_t node_timer;
 static uint64_t ticks;
 
-static void node_canary(void);
 static void node_gc(const char *);
 
 /* This node's heartbeat key, <prefix>node:<id>, into b. */
@@ -75,7 +74,7 @@ node_register(void)
 }
 
 /* Publish a canary to this node's own subscription, via the ctl channel. */
-static void
+void
 node_canary(void)
 {
 	struct buf ch, msg;

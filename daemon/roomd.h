@@ -198,6 +198,8 @@ struct store_events {
 	void (*ready)(void);
 	/* The subscription connection is new: subscribe to rooms again. */
 	void (*resubscribe)(void);
+	/* The control channel's subscription is confirmed (again). */
+	void (*listening)(void);
 	/* A message on channel (the control channel or a room's). */
 	void (*message)(const char *channel, size_t, const char *, size_t);
 	/* Confirmations of store_subscribe and store_unsubscribe. */
@@ -477,6 +479,7 @@ void metrics_render(struct buf *);
 void node_start(void);
 void node_stop(void);
 void node_register(void);
+void node_canary(void);
 int node_healthy(void);
 
 /* server.c */

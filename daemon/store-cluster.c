@@ -267,8 +267,11 @@ on_subscription(const char *ch, size_t chlen, int subscribed, void *arg)
 	(void)arg;
 	log_debug("redis cluster: %.*s %s", (int)chlen, ch, subscribed ?
 	    "subscribed" : "subscription lost");
-	if (is_ctl(ch, chlen))
+	if (is_ctl(ch, chlen)) {
+		if (subscribed)
+			events->listening();
 		return;
+	}
 	st = settle_find(ch, chlen);
 	if (subscribed && st == NULL) {
 		events->subscribed(ch, chlen);	/* a first subscription */

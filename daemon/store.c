@@ -475,6 +475,7 @@ sub_message(redisAsyncContext *ac, void *r, void *priv)
 			/* The subscription connection answers. */
 			sub_up = 1;
 			events->resubscribe();
+			events->listening();
 			store_now_up();
 		} else
 			events->subscribed(ch->str, ch->len);

@@ -528,6 +528,8 @@ EOF
 @test "10: connections that never upgrade are bounded, and the node still serves" {
 	redis_start
 	roomd_start n1 --max-conns 8
+	# Healthy before the flood, so the check after it means "still".
+	wait_for 5 healthz_is n1 200
 	py "$(port_of n1)" <<'EOF'
 import sys, socket, time, select
 port = int(sys.argv[1])

@@ -53,8 +53,7 @@ EOF
 @test "healthz, metrics, the page and roomd.js over https; plain http is refused" {
 	redis_start
 	tls_node n1
-	run https_code n1 /healthz
-	assert_output 200
+	wait_for 5 eval '[ "$(https_code n1 /healthz)" = 200 ]'
 	run https_code n1 /metrics
 	assert_output 200
 	run https_code n1 /
