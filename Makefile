@@ -173,6 +173,12 @@ build/tests/cluster-probe: tests/cluster/probe.c $(SHARED_OBJ) $(FLAGS_STAMP)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(SHARED_OBJ) $(PKG_LIBS)
 
+# The fan-out floor `make bench` measures beside roomd (tests/bench/floor.c).
+build/tests/bench-floor: tests/bench/floor.c
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
 deps:
 	$(Q)sh mk/deps.sh
 
@@ -185,7 +191,7 @@ test: deps
 	$(Q)FUZZ_TEST_SECS=$(FUZZ_TEST_SECS) bash tests/run
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all build/tests/bench-floor
 	$(Q)bash tests/bench/run
 
 # No `make format`: clang-format cannot keep this code's layout (tabs
