@@ -13,13 +13,27 @@
 
 /*
  * The JSON text of a field's value (it, never NULL) for the caller to
- * free, checked against --max-frame; NULL after replying too_large.
+ * free, checked against --max-frame; NULL after replying too_large. The
+ * value goes on as the client sent it, less its whitespace (cheaper than
+ * printing cJSON's reading, and numbers keep every digit); text that is
+ * JSON only to cJSON (01, 1.) is printed from cJSON's reading.
  */
 static char *
 req_json_value(struct req *r, cJSON *it, const char *name)
 {
-	char *json = cJSON_PrintUnformatted(it);
+	const char *v;
+	size_t vlen;
+	struct buf b;
+	char *json;
 
+	buf_init(&b);
+	if (json_member_span(r->text, r->len, name, &v, &vlen) == 0 &&
+	    json_minify(v, vlen, &b) == 0) {
+		json = buf_detach(&b);
+	} else {
+		buf_free(&b);
+		json = cJSON_PrintUnformatted(it);
+	}
 	if (strlen(json) > cfg.max_frame) {
 		req_error(r, ERR_TOO_LARGE, "field '%s' is over %llu bytes",
 		    name, (unsigned long long)cfg.max_frame);

@@ -449,6 +449,8 @@ request_run(struct conn *c, const char *text, size_t len)
 		return;
 	}
 	r.root = json_parse(text, len, &used);
+	r.text = text;
+	r.len = len;
 	/* The frame must be one value: trailing bytes are bad_json too. */
 	while (r.root != NULL && used < len && strchr(" \t\r\n", text[used]))
 		used++;

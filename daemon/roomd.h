@@ -325,6 +325,8 @@ struct req {
 	uint64_t ticket;
 	char *ref;		/* the ref as JSON text, or NULL */
 	struct cJSON *root;
+	const char *text;	/* root's JSON text, len bytes */
+	size_t len;
 	const char *room;	/* validated room id, when the type has one */
 };
 struct req_entry {

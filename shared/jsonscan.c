@@ -1,8 +1,9 @@
 /*
  * jsonscan.c: reading JSON text that came from outside: parsing it from a
  * NUL-terminated copy, where a top-level member's value lies (so a ref is
- * echoed as the exact text the client sent), and whether a string holds
- * an escaped NUL (which cJSON's C strings would silently cut short). The
+ * echoed as the exact text the client sent), whether a string holds an
+ * escaped NUL (which cJSON's C strings would silently cut short), and a
+ * value's text without its whitespace (event data passed on as sent). The
  * scanners are for text cJSON has accepted as one object; on anything
  * else they fail safely, never reading past len.
  */
@@ -218,4 +219,109 @@ json_parse(const char *text, size_t len, size_t *used)
 	*used = root != NULL ? (size_t)(end - copy) : 0;
 	free(copy);
 	return root;
+}
+
+/* What cJSON takes into a number, and JSON's punctuation. */
+static int
+number_char(char c)
+{
+	return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' ||
+	    c == '+' || c == '-';
+}
+
+static int
+punct_char(char c)
+{
+	return c == '{' || c == '}' || c == '[' || c == ']' || c == ',' ||
+	    c == ':';
+}
+
+/*
+ * Is [p, end) a number as JSON writes one? cJSON reads more than that
+ * (strtod takes 01, 1., -.5 and 1.e5), and those must not reach clients
+ * whose JSON.parse would refuse the whole frame.
+ */
+static int
+json_number_ok(const char *p, const char *end)
+{
+	if (p < end && *p == '-')
+		p++;
+	if (p < end && *p == '0')
+		p++;
+	else if (p < end && *p >= '1' && *p <= '9') {
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	} else
+		return 0;
+	if (p < end && *p == '.') {
+		if (++p >= end || *p < '0' || *p > '9')
+			return 0;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		if (++p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return 0;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	return p == end;
+}
+
+/*
+ * Append the JSON value text at [v, v + len), which cJSON has accepted,
+ * to out without the whitespace between its tokens. A client's value is
+ * passed on as it was sent, not parsed and printed again: cheaper, and
+ * its numbers keep every digit where cJSON would print them from a
+ * double. Returns -1 (out then holds part of it; the caller resets it)
+ * where the text leaves JSON's own grammar in a way cJSON allows: a
+ * number such as 01 or 1., or a raw control byte in a string. Such text
+ * is printed from cJSON's reading instead.
+ */
+int
+json_minify(const char *v, size_t len, struct buf *out)
+{
+	const char *p = v, *end = v + len, *q;
+
+	buf_reserve(out, len + 1);
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= 32) {
+			p++;
+		} else if (c == '"') {
+			for (q = p + 1; q < end && *q != '"'; q++) {
+				if ((unsigned char)*q < 0x20)
+					return -1;
+				if (*q == '\\')
+					q++;
+			}
+			if (q >= end)
+				return -1;
+			buf_add(out, p, (size_t)(q + 1 - p));
+			p = q + 1;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			for (q = p; q < end && number_char(*q); q++)
+				;
+			if (!json_number_ok(p, q))
+				return -1;
+			buf_add(out, p, (size_t)(q - p));
+			p = q;
+		} else {
+			for (q = p; q < end && (unsigned char)*q > 32 &&
+			    *q != '"'; q++) {
+				/* Punctuation goes alone; a literal whole. */
+				if (punct_char(*q)) {
+					if (q == p)
+						q++;
+					break;
+				}
+			}
+			buf_add(out, p, (size_t)(q - p));
+			p = q;
+		}
+	}
+	return 0;
 }

@@ -123,6 +123,7 @@ struct cJSON *json_parse(const char *, size_t, size_t *used);
 int json_member_span(const char *, size_t, const char *name,
     const char **val, size_t *vlen);
 int json_has_nul_escape(const char *, size_t);
+int json_minify(const char *, size_t, struct buf *);
 
 /* The error codes of error frames (PROTOCOL.md), in /metrics order. */
 enum err_code {

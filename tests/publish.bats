@@ -71,6 +71,44 @@ EOF
 	assert_output '["text",-12500,0,false,null,[],{},"quote \" backslash \\ newline \n tab \t",null]'
 }
 
+@test "data and state values go on as sent: every digit, no whitespace; cJSON-only numbers as JSON" {
+	# What B on the other node receives, byte for byte: the client's own
+	# number text (cJSON would print 12345678901234567890123 from a
+	# double), its whitespace gone; 01 and 1. (cJSON reads them, JSON.parse
+	# does not) as the numbers cJSON read.
+	PYTHONPATH="$ROOT/tests/lib" run timeout 60 python3 - "$(port_of n1)" \
+	    "$(port_of n2)" <<'EOF'
+import sys, wsraw
+a = wsraw.WS(int(sys.argv[1]))
+b = wsraw.WS(int(sys.argv[2]))
+for c, ref in ((b, "jb"), (a, "ja")):
+    c.send_json({"type": "join", "room": "raw1", "ref": ref})
+    assert c.reply(ref)[-1]["json"]["type"] == "ok", ref
+a.send(wsraw.text('{"type":"publish","room":"raw1","event":"d","ref":"p1",'
+                  '"data": { "big" : 12345678901234567890123 , "f": 1.50,'
+                  ' "e":[ 1E+2, -0 ], "s" : "a  b\\" c" }}'),
+       wsraw.text('{"type":"publish","room":"raw1","event":"d","ref":"p2",'
+                  '"data":[01, 1.]}'),
+       wsraw.text('{"type":"state.set","room":"raw1","key":"k","ref":"s1",'
+                  '"value": {"v" :\t98765432109876543210}}'))
+rs = a.reply("s1", timeout=10)
+assert [f["json"]["type"] for f in rs if f["json"] and "ref" in f["json"]] \
+    == ["ok", "ok", "ok"], rs
+fr = b.collect(lambda f: f["op"] == "text" and
+               f["json"].get("type") == "state_changed", timeout=10)
+wsraw.show(fr)
+texts = [f["text"] for f in fr if f["op"] == "text"]
+ev = [t for t in texts if '"type":"event"' in t]
+st = [t for t in texts if '"type":"state_changed"' in t]
+assert len(ev) == 2 and len(st) == 1, texts
+assert ('"data":{"big":12345678901234567890123,"f":1.50,"e":[1E+2,-0],'
+        '"s":"a  b\\" c"}') in ev[0], ev[0]
+assert '"data":[1,1]' in ev[1], ev[1]
+assert '"value":{"v":98765432109876543210}' in st[0], st[0]
+EOF
+	assert_success
+}
+
 @test "echo false: the sender gets the ok but not its own event" {
 	TA=$BATS_TEST_TMPDIR/a.jsonl
 	TB=$BATS_TEST_TMPDIR/b.jsonl

@@ -1,7 +1,8 @@
 /*
  * test_jsonscan.c: parsing from a NUL-terminated copy, the exact text of a
  * top-level member (how refs are echoed), escaped NULs in strings, the
- * last seq, and log lines limited per source (issue 9, defects 4-6, 11).
+ * last seq, log lines limited per source (issue 9, defects 4-6, 11), and
+ * values passed on as sent without their whitespace (json_minify).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -141,6 +142,70 @@ test_log_limited(void **state)
 	assert_int_equal(lim.suppressed, 0);
 }
 
+/* json_minify of text: its output, or "(refused)". */
+static const char *
+minify(const char *text)
+{
+	static char out[512];
+	struct buf b;
+	int rc;
+
+	buf_init(&b);
+	rc = json_minify(text, strlen(text), &b);
+	snprintf(out, sizeof out, "%s", rc == 0 ? "" : "(refused)");
+	if (rc == 0)
+		snprintf(out, sizeof out, "%.*s", (int)b.len, b.p);
+	buf_free(&b);
+	return out;
+}
+
+static void
+check_minify(const char *text, const char *want)
+{
+	const char *got = minify(text);
+
+	if (strcmp(got, want) != 0)
+		print_error("minify(%s) = %s, want %s\n", text, got, want);
+	assert_string_equal(got, want);
+	if (strcmp(want, "(refused)") != 0) {
+		/* What goes out means what came in. */
+		cJSON *a = cJSON_Parse(text), *b = cJSON_Parse(got);
+
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_true(cJSON_Compare(a, b, 1));
+		cJSON_Delete(a);
+		cJSON_Delete(b);
+	}
+}
+
+static void
+test_minify(void **state)
+{
+	(void)state;
+	check_minify("{\"a\": 1, \"b\" : [ true ,false, null ]}",
+	    "{\"a\":1,\"b\":[true,false,null]}");
+	check_minify(" \"x y\" ", "\"x y\"");
+	check_minify("\"a\\\" b\"", "\"a\\\" b\"");
+	check_minify("{\"s\":\"\\\\\",\"t\" : 2}", "{\"s\":\"\\\\\",\"t\":2}");
+	check_minify("\t[\r\n1 ,\n2]\n", "[1,2]");
+	/* Numbers keep every digit, as sent. */
+	check_minify("12345678901234567890", "12345678901234567890");
+	check_minify("[-0.5e+10, 0, -0, 1E-3, 10.25]",
+	    "[-0.5e+10,0,-0,1E-3,10.25]");
+	check_minify("{}", "{}");
+	check_minify("[ ]", "[]");
+	check_minify("\"\\u00e9 \\ud83d\\ude00\"", "\"\\u00e9 \\ud83d\\ude00\"");
+	/* What cJSON takes and JSON does not: printed from cJSON instead. */
+	check_minify("01", "(refused)");
+	check_minify("1.", "(refused)");
+	check_minify("-.5", "(refused)");
+	check_minify("1.e5", "(refused)");
+	check_minify("[1,-]", "(refused)");
+	check_minify("\"a\tb\"", "(refused)");
+	check_minify("\"open", "(refused)");
+}
+
 int
 main(void)
 {
@@ -150,6 +215,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_seq_is_last),
 		cmocka_unit_test(test_log_limited),
+		cmocka_unit_test(test_minify),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
