@@ -348,11 +348,124 @@ in_list(const redisReply *list, const char *s)
 	return 0;
 }
 
+/* One pool of the sweep below: its entries whose rooms are gone. */
+static long long
+rcl_sweep_pool(const char *prefix, const char *pk)
+{
+	redisReply *rooms, *owner;
+	long long dropped = 0;
+	struct buf b;
+
+	rooms = rcl_raw(4, (const char *[]){ "ZRANGE", pk, "0", "-1" }, NULL);
+	for (size_t i = 0; rooms != NULL && rooms->type == REDIS_REPLY_ARRAY &&
+	    i < rooms->elements; i++) {
+		const char *room = rooms->element[i]->str;
+		struct script_args sa;
+		redisReply *r;
+		char *cause = NULL;
+
+		buf_init(&b);
+		key_room(&b, prefix, room, "");
+		owner = rcl_raw(3, (const char *[]){ "HGET", b.p, "pool_key" },
+		    NULL);
+		buf_free(&b);
+		if (owner == NULL || (owner->type == REDIS_REPLY_STRING &&
+		    strcmp(owner->str, pk) == 0) ||
+		    (owner->type != REDIS_REPLY_STRING &&
+		    owner->type != REDIS_REPLY_NIL)) {
+			if (owner != NULL)
+				freeReplyObject(owner);
+			continue;	/* lives in this pool, or unknown */
+		}
+		freeReplyObject(owner);
+		script_pool_set_args(&sa, &(struct script_pool_set){
+			.pool_key = pk, .room = room, .count = 0 });
+		r = cluster_sync_script(cs, script_sha(SCRIPT_POOL_SET),
+		    script_source(SCRIPT_POOL_SET), sa.nkeys,
+		    sa.argc - sa.nkeys, sa.argv, sa.lens, &cause);
+		if (r != NULL && r->type == REDIS_REPLY_INTEGER &&
+		    r->integer == 1)
+			dropped++;
+		if (r != NULL)
+			freeReplyObject(r);
+		free(cause);
+		script_args_free(&sa);
+	}
+	if (rooms != NULL)
+		freeReplyObject(rooms);
+	return dropped;
+}
+
+/* Is key a pool's sorted set (<prefix>pool:{P}:<16 hex>), not one of the
+ * hashes and the opener key a cluster keeps beside it? */
+static int
+pool_set_key(const char *key, size_t len)
+{
+	if (len < 17 || key[len - 17] != ':')
+		return 0;
+	for (size_t i = len - 16; i < len; i++)
+		if (!((key[i] >= '0' && key[i] <= '9') ||
+		    (key[i] >= 'a' && key[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/*
+ * gc.lua's pool sweep across the shards: every master is scanned for pool
+ * keys, and an entry whose room is gone (its hash expired, or it names
+ * another pool) leaves the pool through pool_set.lua with no members, as
+ * a closed room does: its seq and creation time go too. Entries of rooms
+ * that live are left to the rooms' own writes, which carry a seq: a count
+ * read here could be older than one of them. Returns the entries dropped.
+ */
+static long long
+rcl_sweep_pools(const char *prefix)
+{
+	long long dropped = 0;
+	char *match;
+
+	xasprintf(&match, "%spool:*", prefix);
+	for (size_t m = 0; m < cluster_sync_nmasters(cs); m++) {
+		char cursor[32] = "0";
+
+		do {
+			redisReply *r, *keys;
+			char *cause = NULL;
+
+			r = cluster_sync_command_on(cs, m, 6, (const char *[]){
+			    "SCAN", cursor, "MATCH", match, "COUNT", "100" },
+			    NULL, &cause);
+			free(cause);
+			if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+			    r->elements != 2 ||
+			    r->element[0]->type != REDIS_REPLY_STRING ||
+			    r->element[1]->type != REDIS_REPLY_ARRAY) {
+				if (r != NULL)
+					freeReplyObject(r);
+				break;
+			}
+			snprintf(cursor, sizeof cursor, "%s",
+			    r->element[0]->str);
+			keys = r->element[1];
+			for (size_t k = 0; k < keys->elements; k++) {
+				const char *pk = keys->element[k]->str;
+
+				if (pool_set_key(pk, keys->element[k]->len))
+					dropped += rcl_sweep_pool(prefix, pk);
+			}
+			freeReplyObject(r);
+		} while (strcmp(cursor, "0") != 0);
+	}
+	free(match);
+	return dropped;
+}
+
 /*
  * gc.lua across the shards: the dead nodes from the node set, then each
  * listed room's members of dead nodes leave through the leave script
- * (reason node_lost), and index entries of rooms whose keys are gone are
- * dropped. The reply has the gc script's shape.
+ * (reason node_lost), index entries of rooms whose keys are gone are
+ * dropped, and with sweep so are pool entries of rooms that are gone. The
+ * reply has the gc script's shape.
  */
 static redisReply *
 rcl_gc(const struct script_args *sa)
@@ -450,6 +563,8 @@ rcl_gc(const struct script_args *sa)
 			freeReplyObject(m);
 	}
 	freeReplyObject(rooms);
+	if (sa->argc > 4 && strcmp(sa->argv[4], "1") == 0)
+		dropped += rcl_sweep_pools(prefix);
 	for (size_t i = 0; i < dead->elements; i++)
 		rcl_fire("SADD", gone, dead->element[i]->str, NULL);
 	fake_push(top, fake_int(removed));

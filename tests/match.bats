@@ -383,14 +383,14 @@ EOF
 	assert_output 0
 	run pool_entries exp
 	assert_output "$r 2"
-	[ "$TEST_CLUSTER" = 1 ] &&
-	    skip "on a cluster gc does not sweep pools (a match drops what it meets)"
 	# r's keys expire (as after --room-ttl without writes): its entry
-	# stays until a match meets it or gc sweeps.
+	# stays until a match meets it or gc sweeps (on a cluster, every
+	# master's pools).
 	redis_cli del "roomd:room:{$r}" "roomd:room:{$r}:members" \
 	    "roomd:room:{$r}:events" >/dev/null
 	run "$ROOMCTL" --redis "$REDIS_URL" gc
 	assert_success
+	assert_output --partial "2 index entries dropped"	# rooms and pool
 	run pool_entries exp
 	assert_output ''
 }
