@@ -28,8 +28,10 @@ publish_is_number(const char *s)
 }
 
 /*
- * DATA as one line of JSON: parsed and printed the way roomd prints a
- * client's data, or, when it is not JSON, as a JSON string. Caller frees.
+ * DATA as one line of JSON, the way roomd passes a client's data on: as
+ * written less its whitespace (shared/jsonscan.c), printed from cJSON's
+ * reading where only cJSON calls it JSON, or, when it is not JSON, as a
+ * JSON string. Caller frees.
  */
 static char *
 publish_data(const char *s)
@@ -40,12 +42,17 @@ publish_data(const char *s)
 
 	if (s == NULL)
 		return xstrdup("null");
+	buf_init(&b);
 	if ((j = cJSON_ParseWithOpts(s, NULL, 1)) != NULL) {
-		out = cJSON_PrintUnformatted(j);
+		if (json_minify(s, strlen(s), &b) == 0)
+			out = buf_detach(&b);
+		else {
+			buf_free(&b);
+			out = cJSON_PrintUnformatted(j);
+		}
 		cJSON_Delete(j);
 		return out;
 	}
-	buf_init(&b);
 	json_add_string(&b, s, strlen(s));
 	return buf_detach(&b);
 }

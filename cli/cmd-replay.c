@@ -42,8 +42,8 @@ struct replay {
 
 	/* --into: frame times are replayed relative to the first one. */
 	int started;
-	uint64_t ts0;			/* ts of the first frame copied */
-	uint64_t mono0;			/* when it was republished */
+	uint64_t ts0;			/* ts of the last frame copied */
+	uint64_t mono0;			/* when its copy was written */
 };
 
 static volatile sig_atomic_t replay_stop;
@@ -88,6 +88,26 @@ replay_sleep_until(uint64_t target)
 	}
 }
 
+/*
+ * The frame's member name as the frame holds it, less whitespace (numbers
+ * keep every digit; shared/jsonscan.c), else cJSON's printing of v, or
+ * "null" when there is none; caller frees.
+ */
+static char *
+replay_value(const char *frame, const cJSON *v, const char *name)
+{
+	const char *p;
+	size_t n;
+	struct buf b;
+
+	buf_init(&b);
+	if (v != NULL && json_member_span(frame, strlen(frame), name, &p,
+	    &n) == 0 && json_minify(p, n, &b) == 0)
+		return buf_detach(&b);
+	buf_free(&b);
+	return v != NULL ? cJSON_PrintUnformatted(v) : xstrdup("null");
+}
+
 /* A cJSON value in one line, "null" for NULL; caller frees. */
 static char *
 replay_print_json(const cJSON *v)
@@ -124,11 +144,12 @@ replay_republish(struct replay *rp, const char *frame)
 	}
 	t = cJSON_IsNumber(ts) && ts->valuedouble > 0 ?
 	    (uint64_t)ts->valuedouble : 0;
-	if (!rp->started) {
-		rp->started = 1;
-		rp->ts0 = t;
-		rp->mono0 = mono_ms();
-	} else if (rp->speed > 0 && t > rp->ts0) {
+	/*
+	 * Each copy waits its gap after the previous copy was written, not
+	 * on a schedule from the first: a write that is slow (a loaded
+	 * Redis) then delays the rest instead of squeezing the next gap.
+	 */
+	if (rp->started && rp->speed > 0 && t > rp->ts0) {
 		delay = (uint64_t)((double)(t - rp->ts0) / rp->speed);
 		replay_sleep_until(rp->mono0 + delay);
 		if (replay_stop) {
@@ -136,16 +157,21 @@ replay_republish(struct replay *rp, const char *frame)
 			return 0;
 		}
 	}
+	rp->started = 1;
+	if (t > rp->ts0)
+		rp->ts0 = t;
 
 	/* from first, as in frames roomd writes: nodes look for from.conn. */
 	from = replay_print_json(cJSON_GetObjectItemCaseSensitive(f, "from"));
-	data = replay_print_json(cJSON_GetObjectItemCaseSensitive(f, "data"));
+	data = replay_value(frame, cJSON_GetObjectItemCaseSensitive(f,
+	    "data"), "data");
 	buf_init(&body);
 	buf_printf(&body, ",\"from\":%s,\"event\":\"%s\",\"data\":%s", from,
 	    event->valuestring, data);
 	free(from);
 	free(data);
 	rc = redis_append(rp->c, rp->ctx, rp->into, body.p, &seq);
+	rp->mono0 = mono_ms();
 	buf_free(&body);
 	if (rc == 0) {
 		if (rp->ctx->json)

@@ -478,6 +478,24 @@ EOF
 	assert_output '{}'
 }
 
+@test "publish and replay --into pass data on as written: every digit of a number" {
+	sim_bg a --url "$URL_n1" - <<'EOF'
+join src
+join dst
+expect event event=end within 20s
+EOF
+	wait_for 10 members_are dst 1
+	run -0 ctl publish src big '{"n": 12345678901234567890123, "f": 1.50}'
+	run -0 ctl replay src
+	assert_output --partial '"data":{"n":12345678901234567890123,"f":1.50}'
+	run -0 ctl replay src --into dst --speed 0
+	run -0 ctl replay dst
+	assert_output --partial '"data":{"n":12345678901234567890123,"f":1.50}'
+	run -0 ctl publish dst end
+	sim_wait_bounded a 25
+	assert_success
+}
+
 @test "replay --into: itself exits 2, unknown target exits 3; with --follow" {
 	hold a "$URL_n1" src
 	hold b "$URL_n2" dst
