@@ -42,17 +42,12 @@ publish_data(const char *s)
 
 	if (s == NULL)
 		return xstrdup("null");
-	buf_init(&b);
 	if ((j = cJSON_ParseWithOpts(s, NULL, 1)) != NULL) {
-		if (json_minify(s, strlen(s), &b) == 0)
-			out = buf_detach(&b);
-		else {
-			buf_free(&b);
-			out = cJSON_PrintUnformatted(j);
-		}
+		out = json_value_text(s, strlen(s), j);
 		cJSON_Delete(j);
 		return out;
 	}
+	buf_init(&b);
 	json_add_string(&b, s, strlen(s));
 	return buf_detach(&b);
 }

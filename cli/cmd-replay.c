@@ -40,7 +40,7 @@ struct replay {
 	double speed;			/* 0: as fast as possible */
 	char last[64];			/* the last entry id seen */
 
-	/* --into: frame times are replayed relative to the first one. */
+	/* --into: each copy is written its frame's gap after the last. */
 	int started;
 	uint64_t ts0;			/* ts of the last frame copied */
 	uint64_t mono0;			/* when its copy was written */
@@ -97,15 +97,13 @@ static char *
 replay_value(const char *frame, const cJSON *v, const char *name)
 {
 	const char *p;
-	size_t n;
-	struct buf b;
+	size_t n = 0;
 
-	buf_init(&b);
-	if (v != NULL && json_member_span(frame, strlen(frame), name, &p,
-	    &n) == 0 && json_minify(p, n, &b) == 0)
-		return buf_detach(&b);
-	buf_free(&b);
-	return v != NULL ? cJSON_PrintUnformatted(v) : xstrdup("null");
+	if (v == NULL)
+		return xstrdup("null");
+	if (json_member_span(frame, strlen(frame), name, &p, &n) != 0)
+		p = NULL;
+	return json_value_text(p, n, v);
 }
 
 /* A cJSON value in one line, "null" for NULL; caller frees. */

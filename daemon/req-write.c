@@ -22,18 +22,12 @@ static char *
 req_json_value(struct req *r, cJSON *it, const char *name)
 {
 	const char *v;
-	size_t vlen;
-	struct buf b;
+	size_t vlen = 0;
 	char *json;
 
-	buf_init(&b);
-	if (json_member_span(r->text, r->len, name, &v, &vlen) == 0 &&
-	    json_minify(v, vlen, &b) == 0) {
-		json = buf_detach(&b);
-	} else {
-		buf_free(&b);
-		json = cJSON_PrintUnformatted(it);
-	}
+	if (json_member_span(r->text, r->len, name, &v, &vlen) != 0)
+		v = NULL;
+	json = json_value_text(v, vlen, it);
 	if (strlen(json) > cfg.max_frame) {
 		req_error(r, ERR_TOO_LARGE, "field '%s' is over %llu bytes",
 		    name, (unsigned long long)cfg.max_frame);

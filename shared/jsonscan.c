@@ -309,19 +309,34 @@ json_minify(const char *v, size_t len, struct buf *out)
 				return -1;
 			buf_add(out, p, (size_t)(q - p));
 			p = q;
+		} else if (punct_char((char)c)) {
+			buf_add(out, p++, 1);
 		} else {
-			for (q = p; q < end && (unsigned char)*q > 32 &&
-			    *q != '"'; q++) {
-				/* Punctuation goes alone; a literal whole. */
-				if (punct_char(*q)) {
-					if (q == p)
-						q++;
-					break;
-				}
-			}
+			/* true, false or null */
+			for (q = p; q < end && *q >= 'a' && *q <= 'z'; q++)
+				;
+			if (q == p)
+				return -1;
 			buf_add(out, p, (size_t)(q - p));
 			p = q;
 		}
 	}
 	return 0;
+}
+
+/*
+ * The text to pass on for a JSON value cJSON read as v from the n bytes
+ * at p (p NULL when the text is not known): those bytes less whitespace
+ * (json_minify), else cJSON's printing of v. Caller frees.
+ */
+char *
+json_value_text(const char *p, size_t n, const cJSON *v)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (p != NULL && json_minify(p, n, &b) == 0)
+		return buf_detach(&b);
+	buf_free(&b);
+	return cJSON_PrintUnformatted(v);
 }

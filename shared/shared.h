@@ -124,6 +124,7 @@ int json_member_span(const char *, size_t, const char *name,
     const char **val, size_t *vlen);
 int json_has_nul_escape(const char *, size_t);
 int json_minify(const char *, size_t, struct buf *);
+char *json_value_text(const char *, size_t, const struct cJSON *);
 
 /* The error codes of error frames (PROTOCOL.md), in /metrics order. */
 enum err_code {
