@@ -188,33 +188,45 @@ fake_push(redisReply *a, redisReply *e)
 	a->element[a->elements++] = e;
 }
 
-/* A room made by match (issue 10): its pool entry, through pool_set.lua
- * as roomd writes it (seq: of the frame the script wrote, or NULL). */
-static void
-rcl_pool(const char *room, long long count, const redisReply *d,
-    const char *seq)
+/* One pool entry through pool_set.lua, as roomd writes it; 1 when the
+ * script applied it. */
+static int
+rcl_pool_set(const struct script_pool_set *ps)
 {
 	struct script_args sa;
 	redisReply *r;
 	char *cause = NULL;
+	int applied;
 
+	script_pool_set_args(&sa, ps);
+	r = cluster_sync_script(cs, script_sha(SCRIPT_POOL_SET),
+	    script_source(SCRIPT_POOL_SET), sa.nkeys, sa.argc - sa.nkeys,
+	    sa.argv, sa.lens, &cause);
+	applied = r != NULL && r->type == REDIS_REPLY_INTEGER &&
+	    r->integer == 1;
+	if (r != NULL)
+		freeReplyObject(r);
+	free(cause);
+	script_args_free(&sa);
+	return applied;
+}
+
+/* A room made by match (issue 10): its pool entry, from its hash's
+ * details d (seq: of the frame the script wrote, or NULL). */
+static void
+rcl_pool(const char *room, long long count, const redisReply *d,
+    const char *seq)
+{
 	if (d == NULL || d->type != REDIS_REPLY_ARRAY || d->elements != 4 ||
 	    d->element[1]->type != REDIS_REPLY_STRING)
 		return;
-	script_pool_set_args(&sa, &(struct script_pool_set){
+	rcl_pool_set(&(struct script_pool_set){
 		.pool_key = d->element[1]->str, .room = room, .count = count,
 		.max_members = d->element[2]->type == REDIS_REPLY_STRING ?
 		    strtoll(d->element[2]->str, NULL, 10) : 0,
 		.locked = d->element[3]->type == REDIS_REPLY_STRING &&
 		    strcmp(d->element[3]->str, "1") == 0,
 		.seq = seq });
-	r = cluster_sync_script(cs, script_sha(SCRIPT_POOL_SET),
-	    script_source(SCRIPT_POOL_SET), sa.nkeys, sa.argc - sa.nkeys,
-	    sa.argv, sa.lens, &cause);
-	if (r != NULL)
-		freeReplyObject(r);
-	free(cause);
-	script_args_free(&sa);
 }
 
 /* Set a room's index entries and pool entry from its hash and members,
@@ -360,36 +372,23 @@ rcl_sweep_pool(const char *prefix, const char *pk)
 	for (size_t i = 0; rooms != NULL && rooms->type == REDIS_REPLY_ARRAY &&
 	    i < rooms->elements; i++) {
 		const char *room = rooms->element[i]->str;
-		struct script_args sa;
-		redisReply *r;
-		char *cause = NULL;
+		int gone;
 
 		buf_init(&b);
 		key_room(&b, prefix, room, "");
 		owner = rcl_raw(3, (const char *[]){ "HGET", b.p, "pool_key" },
 		    NULL);
 		buf_free(&b);
-		if (owner == NULL || (owner->type == REDIS_REPLY_STRING &&
-		    strcmp(owner->str, pk) == 0) ||
-		    (owner->type != REDIS_REPLY_STRING &&
-		    owner->type != REDIS_REPLY_NIL)) {
-			if (owner != NULL)
-				freeReplyObject(owner);
-			continue;	/* lives in this pool, or unknown */
-		}
-		freeReplyObject(owner);
-		script_pool_set_args(&sa, &(struct script_pool_set){
-			.pool_key = pk, .room = room, .count = 0 });
-		r = cluster_sync_script(cs, script_sha(SCRIPT_POOL_SET),
-		    script_source(SCRIPT_POOL_SET), sa.nkeys,
-		    sa.argc - sa.nkeys, sa.argv, sa.lens, &cause);
-		if (r != NULL && r->type == REDIS_REPLY_INTEGER &&
-		    r->integer == 1)
+		/* Gone: no hash, or one of another pool. An error or no
+		 * answer says nothing: the entry stays. */
+		gone = owner != NULL && (owner->type == REDIS_REPLY_NIL ||
+		    (owner->type == REDIS_REPLY_STRING &&
+		    strcmp(owner->str, pk) != 0));
+		if (owner != NULL)
+			freeReplyObject(owner);
+		if (gone && rcl_pool_set(&(struct script_pool_set){
+		    .pool_key = pk, .room = room, .count = 0 }))
 			dropped++;
-		if (r != NULL)
-			freeReplyObject(r);
-		free(cause);
-		script_args_free(&sa);
 	}
 	if (rooms != NULL)
 		freeReplyObject(rooms);
