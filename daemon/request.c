@@ -425,7 +425,7 @@ request_unbusy(void *arg)
 void
 request_run(struct conn *c, const char *text, size_t len)
 {
-	struct req r = { .c = c };
+	struct req r = { .c = c, .text = text, .len = len };
 	const struct req_entry *e = NULL;
 	cJSON *it;
 	const char *type, *why;
@@ -449,8 +449,6 @@ request_run(struct conn *c, const char *text, size_t len)
 		return;
 	}
 	r.root = json_parse(text, len, &used);
-	r.text = text;
-	r.len = len;
 	/* The frame must be one value: trailing bytes are bad_json too. */
 	while (r.root != NULL && used < len && strchr(" \t\r\n", text[used]))
 		used++;

@@ -44,7 +44,7 @@ reader(int *fds, int n)
 {
 	static char buf[65536];
 	struct epoll_event ev, evs[256];
-	int ep = epoll_create1(0), open = n;
+	int ep = epoll_create1(0), nopen = n;
 
 	for (int i = 0; i < n; i++) {
 		ev.events = EPOLLIN;
@@ -52,7 +52,7 @@ reader(int *fds, int n)
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) == -1)
 			err(1, "epoll_ctl");
 	}
-	while (open > 0) {
+	while (nopen > 0) {
 		int k = epoll_wait(ep, evs, 256, -1);
 
 		for (int i = 0; i < k; i++) {
@@ -60,7 +60,7 @@ reader(int *fds, int n)
 
 			if (r <= 0) {
 				close(evs[i].data.fd);
-				open--;
+				nopen--;
 			}
 		}
 	}
