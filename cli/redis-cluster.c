@@ -583,6 +583,49 @@ fail:
 	return NULL;
 }
 
+/*
+ * The webhook settings the scripts get (scripts.c, script_add_notices):
+ * the settings key, read once per run of roomctl ("" when absent).
+ */
+static const char *
+rcl_notices_cfg(void)
+{
+	static char *val;
+	struct buf b;
+	redisReply *r;
+
+	if (val != NULL)
+		return val;
+	buf_init(&b);
+	key_plain(&b, rcl_prefix, "webhooks:cfg");
+	r = rcl_raw(2, (const char *[]){ "GET", b.p }, NULL);
+	val = xstrdup(r != NULL && r->type == REDIS_REPLY_STRING ? r->str : "");
+	if (r != NULL)
+		freeReplyObject(r);
+	buf_free(&b);
+	return val;
+}
+
+/* A script's own reply; a notice stream it made is listed first. */
+static redisReply *
+rcl_notices_unwrap(redisReply *r)
+{
+	const char *stream;
+	redisReply *own;
+	struct buf b;
+
+	if (r == NULL || script_notices_unwrap(r, &stream) == r)
+		return r;
+	buf_init(&b);
+	key_plain(&b, rcl_prefix, "webhooks:streams");
+	rcl_fire("SADD", b.p, stream, NULL);
+	buf_free(&b);
+	own = r->element[2];
+	r->element[2] = NULL;	/* freeReplyObject skips it */
+	freeReplyObject(r);
+	return own;
+}
+
 /* A script call (scripts.h) on its room's shard; see the top. */
 redisReply *
 rcl_script(const struct script_args *sa0)
@@ -607,8 +650,10 @@ rcl_script(const struct script_args *sa0)
 		    sa.argv[sa.nkeys + 8], NULL);
 		sa.argc -= 2;
 	}
+	script_add_notices(&sa, rcl_prefix, rcl_notices_cfg());
 	r = cluster_sync_script(cs, script_sha(sa.id), script_source(sa.id),
 	    sa.nkeys, sa.argc - sa.nkeys, sa.argv, sa.lens, &cause);
+	r = rcl_notices_unwrap(r);
 	xasprintf(&what, "script %s: ", script_name(sa.id));
 	r = rcl_check(r, cause, what);
 	free(what);

@@ -432,6 +432,9 @@ int store_ready(void);
 void store_run(struct script_args *, store_cb, void *);
 void store_commandl(const char *, ...) __attribute__((sentinel));
 int store_command(store_cb, void *, int, const char **, const size_t *);
+int store_command_key(const char *, store_cb, void *, int, const char **,
+    const size_t *);
+void store_set_notices(const char *);
 int store_subscribe(const char *, size_t);
 int store_unsubscribe(const char *, size_t);
 double store_rtt_ms(void);
@@ -451,6 +454,10 @@ uint64_t stc_up_since(void);
 double stc_rtt_ms(void);
 void stc_run(struct script_args *, store_cb, void *);
 int stc_command(store_cb, void *, int, const char **, const size_t *);
+int stc_command_key(const char *, store_cb, void *, int, const char **,
+    const size_t *);
+int stc_eval(struct script_args *, store_cb, void *);
+void stc_set_notices(const char *);
 void stc_subscribe(const char *, size_t);
 void stc_unsubscribe(const char *, size_t);
 struct cluster *stc_cluster(void);

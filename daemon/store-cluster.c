@@ -40,6 +40,12 @@ static uint64_t up_since;
 static double rtt_ms;
 static int stopping;
 
+/* Webhook notices (scripts.c, script_add_notices): the settings the
+ * scripts get, as webhook.c last read them, and the key listing the
+ * streams they write. */
+static char *notices_cfg;
+static char notices_list[256];
+
 /* Channels given up, confirmed to the store's user on the next turn of
  * the loop (the layer confirms no SUNSUBSCRIBE of ours). */
 static char **unsub_q;
@@ -303,9 +309,14 @@ stc_start(const struct store_events *ev, const char *channel)
 	static const char *preload[SCRIPT_COUNT + 1];
 	struct cluster_opts o;
 	char *cause = NULL;
+	struct buf b;
 
 	events = ev;
 	snprintf(ctl_channel, sizeof ctl_channel, "%s", channel);
+	buf_init(&b);
+	key_plain(&b, cfg.prefix, "webhooks:streams");
+	snprintf(notices_list, sizeof notices_list, "%s", b.p);
+	buf_free(&b);
 	script_use_cluster(1);
 	for (int i = 0; i < SCRIPT_COUNT; i++)
 		preload[i] = script_source((enum script_id)i);
@@ -420,9 +431,7 @@ stc_pool_write(const char *pool_key, const char *room, long long count,
 		.pool_key = pool_key, .room = room, .count = count,
 		.max_members = max_members, .locked = locked, .seq = seq,
 		.created_at = created_at });
-	cluster_script(cl, script_sha(SCRIPT_POOL_SET),
-	    script_source(SCRIPT_POOL_SET), sa.nkeys, sa.argc - sa.nkeys,
-	    sa.argv, sa.lens, NULL, NULL);
+	stc_eval(&sa, NULL, NULL);
 	script_args_free(&sa);
 }
 
@@ -622,6 +631,66 @@ script_done(struct redisReply *r, void *arg)
 	stc_call_free(sc);
 }
 
+/* What the scripts get for webhook notices from now on (NULL: none). */
+void
+stc_set_notices(const char *cfgval)
+{
+	if (notices_cfg != NULL && cfgval != NULL &&
+	    strcmp(notices_cfg, cfgval) == 0)
+		return;
+	free(notices_cfg);
+	notices_cfg = cfgval != NULL ? xstrdup(cfgval) : NULL;
+}
+
+struct stc_eval {
+	store_cb cb;
+	void *arg;
+};
+
+/* A script's reply: list the notice stream it made, then pass its own
+ * reply on. */
+static void
+eval_done(struct redisReply *r, void *arg)
+{
+	struct stc_eval ev = *(struct stc_eval *)arg;
+	const char *stream;
+	const redisReply *own;
+	const char *argv[3] = { "SADD", notices_list, NULL };
+
+	free(arg);
+	own = script_notices_unwrap(r, &stream);
+	if (stream != NULL && !stopping) {
+		argv[2] = stream;
+		cluster_command(cl, NULL, 0, NULL, NULL, 3, argv, NULL);
+	}
+	if (ev.cb != NULL)
+		ev.cb((redisReply *)own, ev.arg);
+}
+
+/*
+ * Every script roomd runs on a cluster goes here: on its first key's
+ * shard, with the webhook settings and the slot's notice stream added
+ * (a stream it creates is listed after). Returns -1 without calling cb
+ * when the layer refuses it.
+ */
+int
+stc_eval(struct script_args *sa, store_cb cb, void *arg)
+{
+	struct stc_eval *ev;
+
+	script_add_notices(sa, cfg.prefix, notices_cfg);
+	ev = xmalloc(sizeof *ev);
+	ev->cb = cb;
+	ev->arg = arg;
+	if (cluster_script(cl, script_sha(sa->id), script_source(sa->id),
+	    sa->nkeys, sa->argc - sa->nkeys, sa->argv, sa->lens, eval_done,
+	    ev) != 0) {
+		free(ev);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Run the script call sa on its room's shard (sa is left for the caller
  * to free). Not gc, rooms and match, which read keys of many slots, which
@@ -659,13 +728,22 @@ stc_run(struct script_args *sa, store_cb cb, void *arg)
 		sc->room = xstrdup(sa->argv[sa->nkeys]);
 	}
 	sc->sent_ns = uv_hrtime();
-	if (cluster_script(cl, script_sha(sa->id), script_source(sa->id),
-	    sa->nkeys, sa->argc - sa->nkeys, sa->argv, sa->lens, script_done,
-	    sc) != 0) {
+	if (stc_eval(sa, script_done, sc) != 0) {
 		stc_call_free(sc);
 		if (cb != NULL)
 			cb(NULL, arg);
 	}
+}
+
+/* A command on key's shard. */
+int
+stc_command_key(const char *key, store_cb cb, void *arg, int argc,
+    const char **argv, const size_t *lens)
+{
+	if (cl == NULL || !cluster_ready(cl))
+		return -1;
+	return cluster_command(cl, key, strlen(key), cb, arg, argc, argv,
+	    lens);
 }
 
 /* A command whose argv[1] is its key; PUBLISH becomes SPUBLISH. */

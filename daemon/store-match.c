@@ -140,9 +140,7 @@ run_script(struct match_call *mc, struct script_args *sa, cluster_cb *cb)
 {
 	int rc;
 
-	rc = cluster_script(stc_cluster(), script_sha(sa->id),
-	    script_source(sa->id), sa->nkeys, sa->argc - sa->nkeys, sa->argv,
-	    sa->lens, cb, mc);
+	rc = stc_eval(sa, cb, mc);
 	script_args_free(sa);
 	if (rc != 0)
 		finish(mc, NULL);

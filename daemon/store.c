@@ -424,6 +424,26 @@ store_command(store_cb cb, void *arg, int argc, const char **argv,
 	return 0;
 }
 
+/* store_command for a command whose key is not argv[1] (EVAL, XINFO,
+ * XREADGROUP): on a cluster it goes to key's shard. */
+int
+store_command_key(const char *key, store_cb cb, void *arg, int argc,
+    const char **argv, const size_t *lens)
+{
+	if (store_cluster())
+		return stc_command_key(key, cb, arg, argc, argv, lens);
+	return store_command(cb, arg, argc, argv, lens);
+}
+
+/* On a cluster the scripts get the webhook settings from roomd
+ * (webhook.c reads them every second); on one Redis they read the key. */
+void
+store_set_notices(const char *cfgval)
+{
+	if (store_cluster())
+		stc_set_notices(cfgval);
+}
+
 /*
  * Send a command given as NUL-terminated strings, the list ending with
  * NULL, without waiting for its reply; dropped when not connected.

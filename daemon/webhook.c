@@ -22,6 +22,18 @@
  * Acknowledged notices are removed (XACK, XDEL). One deliverer bounds the
  * rate to one back end round trip per 100 notices, which a back end that
  * must see each room in order could not go past anyway.
+ *
+ * On a Redis Cluster the scripts cannot reach one stream from every
+ * room's slot, so each slot has its own, <prefix>webhooks:{T}, which the
+ * script creates with the group in it and the writer lists in
+ * <prefix>webhooks:streams (mk/lua2c.sh, store-cluster.c): a room's
+ * notices are still queued with its frames, in one stream, in order. The
+ * deliverer goes round the listed streams, a batch gathering from as many
+ * as it takes to fill. A stream found empty for WH_RETIRE_MS is taken off
+ * the list first and then deleted only if still empty (else listed
+ * again), so a writer's notice lands in a stream that is listed, or in a
+ * new one the writer lists. The scripts get the settings from this file
+ * (store_set_notices), read every second on every node.
  */
 #include <string.h>
 
@@ -40,6 +52,8 @@
 #define WH_BACKOFF_MIN_MS 1000
 #define WH_BACKOFF_MAX_MS 60000
 #define WH_GROUP "roomd"
+#define WH_RETIRE_MS 10000	/* a cluster stream empty this long goes */
+#define WH_STREAMS_MAX 16384	/* one per slot */
 
 static const char renew_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
@@ -47,11 +61,33 @@ static const char renew_lua[] =
 static const char release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
     "return redis.call('DEL', KEYS[1]) else return 0 end";
+/* Delete an empty stream; its entries-added, or -1 while it holds any. */
+static const char retire_lua[] =
+    "if redis.call('XLEN', KEYS[1]) ~= 0 then return -1 end "
+    "local ok, info = pcall(redis.call, 'XINFO', 'STREAM', KEYS[1]) "
+    "local added = 0 "
+    "if ok then for i = 1, #info, 2 do "
+    "if info[i] == 'entries-added' then added = info[i + 1] end end end "
+    "redis.call('DEL', KEYS[1]) return added";
+
+/* A stream the deliverer reads: the one, or on a cluster a listed one. */
+struct wh_stream {
+	char *key;
+	uint64_t empty_since;	/* mono_ms(), 0: had notices lately */
+};
+
+/* Consecutive ids of the batch from one stream. */
+struct wh_run {
+	char *stream;
+	size_t from, n;
+};
 
 /* The batch being delivered. */
 struct batch {
 	char **ids;
-	size_t n;
+	size_t n, cap;
+	struct wh_run *runs;
+	size_t nruns;
 	struct buf body;
 	char delivery[64];
 	uint64_t first_try;	/* mono_ms() of the first attempt */
@@ -62,6 +98,12 @@ struct batch {
 static int enabled, stopping;
 static uv_timer_t tick_timer, poll_timer;
 static char k_stream[256], k_cfg[256], k_lease[256], k_status[256];
+static char k_streams[256], k_retired[256];
+static int clustered;		/* per-slot streams, listed in k_streams */
+static uv_timer_t cfg_timer;	/* cluster, no --webhook-url: read cfg */
+static char cfgval[1024];	/* what the scripts get on a cluster */
+static struct wh_stream *streams;
+static size_t nstreams, spos, round_left;
 static int leader;
 static uint64_t lease_until;	/* mono_ms(): start requests only before */
 static uint64_t lease_sent;	/* mono_ms() the last lease command left */
@@ -74,6 +116,12 @@ static uint64_t failing_since;	/* time_ms() of the first failure, or 0 */
 static uint64_t n_delivered, n_retried, n_dropped, n_requests;
 static long long q_depth = -1, q_added = -1;
 static uint64_t q_oldest_ms;
+/* A cluster's stats, summed over the streams' replies as they come. */
+static struct {
+	int waiting;
+	long long depth, added;
+	uint64_t oldest;
+} agg;
 
 static void fetch(void);
 static void try_send(void);
@@ -84,6 +132,9 @@ batch_clear(void)
 	for (size_t i = 0; i < cur.n; i++)
 		free(cur.ids[i]);
 	free(cur.ids);
+	for (size_t i = 0; i < cur.nruns; i++)
+		free(cur.runs[i].stream);
+	free(cur.runs);
 	buf_free(&cur.body);
 	memset(&cur, 0, sizeof cur);
 }
@@ -140,35 +191,125 @@ lease_reply(redisReply *rr, void *arg)
 	}
 }
 
-static void
-xinfo_reply(redisReply *rr, void *arg)
+/* An XINFO STREAM reply's length, entries-added and first entry's time. */
+static int
+xinfo_parse(const redisReply *rr, long long *len, long long *added,
+    uint64_t *oldest)
 {
-	(void)arg;
-	if (rr == NULL)
-		return;
-	if (rr->type != REDIS_REPLY_ARRAY) {
-		q_depth = 0;	/* no stream yet */
-		q_oldest_ms = 0;
-		return;
-	}
+	*len = 0;
+	*added = 0;
+	*oldest = 0;
+	if (rr == NULL || rr->type != REDIS_REPLY_ARRAY)
+		return -1;	/* no stream (yet, or any more) */
 	for (size_t i = 0; i + 1 < rr->elements; i += 2) {
 		const char *f = rr->element[i]->str;
-		redisReply *v = rr->element[i + 1];
+		const redisReply *v = rr->element[i + 1];
 
 		if (f == NULL)
 			continue;
 		if (strcmp(f, "length") == 0 && v->type == REDIS_REPLY_INTEGER)
-			q_depth = v->integer;
+			*len = v->integer;
 		else if (strcmp(f, "entries-added") == 0 &&
 		    v->type == REDIS_REPLY_INTEGER)
-			q_added = v->integer;
-		else if (strcmp(f, "first-entry") == 0) {
-			q_oldest_ms = 0;
-			if (v->type == REDIS_REPLY_ARRAY && v->elements > 0 &&
-			    v->element[0]->type == REDIS_REPLY_STRING)
-				q_oldest_ms = strtoull(v->element[0]->str, NULL,
-				    10);
-		}
+			*added = v->integer;
+		else if (strcmp(f, "first-entry") == 0 &&
+		    v->type == REDIS_REPLY_ARRAY && v->elements > 0 &&
+		    v->element[0]->type == REDIS_REPLY_STRING)
+			*oldest = strtoull(v->element[0]->str, NULL, 10);
+	}
+	return 0;
+}
+
+static void
+xinfo_reply(redisReply *rr, void *arg)
+{
+	long long len, added;
+	uint64_t oldest;
+
+	(void)arg;
+	if (rr == NULL)
+		return;
+	xinfo_parse(rr, &len, &added, &oldest);
+	q_depth = len;
+	if (added > 0 || rr->type == REDIS_REPLY_ARRAY)
+		q_added = added;
+	q_oldest_ms = oldest;
+}
+
+/* One part of a cluster's stats: a stream's XINFO, or the retired count. */
+static void
+agg_reply(redisReply *rr, void *arg)
+{
+	long long len, added;
+	uint64_t oldest;
+
+	if (rr != NULL && arg != NULL) {
+		if (rr->type == REDIS_REPLY_STRING)
+			agg.added += strtoll(rr->str, NULL, 10);
+	} else if (rr != NULL && xinfo_parse(rr, &len, &added, &oldest) == 0) {
+		agg.depth += len;
+		agg.added += added;
+		if (oldest != 0 && (agg.oldest == 0 || oldest < agg.oldest))
+			agg.oldest = oldest;
+	}
+	if (--agg.waiting == 0) {
+		q_depth = agg.depth;
+		q_added = agg.added;
+		q_oldest_ms = agg.oldest;
+	}
+}
+
+/* The listed streams, as SMEMBERS gives them; what is known of each kept. */
+static void
+streams_reply(redisReply *rr, void *arg)
+{
+	struct wh_stream *ns;
+	size_t n = 0, i, j;
+	const char *argv[3];
+
+	(void)arg;
+	if (rr == NULL || rr->type != REDIS_REPLY_ARRAY || stopping)
+		return;
+	ns = xcalloc(rr->elements + 1, sizeof *ns);
+	for (i = 0; i < rr->elements && n < WH_STREAMS_MAX; i++) {
+		if (rr->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		ns[n].key = xstrdup(rr->element[i]->str);
+		for (j = 0; j < nstreams; j++)
+			if (strcmp(streams[j].key, ns[n].key) == 0)
+				ns[n].empty_since = streams[j].empty_since;
+		n++;
+	}
+	for (j = 0; j < nstreams; j++)
+		free(streams[j].key);
+	free(streams);
+	streams = ns;
+	nstreams = n;
+	if (spos >= nstreams)
+		spos = 0;
+	if (round_left > nstreams)
+		round_left = nstreams;
+	/* The stats, summed as the replies come (the last one sets them). */
+	if (agg.waiting > 0)
+		return;		/* the last tick's are still out */
+	memset(&agg, 0, sizeof agg);
+	agg.waiting = 1;
+	argv[0] = "GET";
+	argv[1] = k_retired;
+	if (store_command(agg_reply, (void *)1, 2, argv, NULL) != 0)
+		agg.waiting--;
+	for (i = 0; i < nstreams; i++) {
+		argv[0] = "XINFO";
+		argv[1] = "STREAM";
+		argv[2] = streams[i].key;
+		agg.waiting++;
+		if (store_command_key(streams[i].key, agg_reply, NULL, 3, argv,
+		    NULL) != 0)
+			agg.waiting--;
+	}
+	if (agg.waiting == 0) {
+		q_depth = 0;
+		q_oldest_ms = 0;
 	}
 }
 
@@ -176,11 +317,12 @@ xinfo_reply(redisReply *rr, void *arg)
 static void
 cfg_write(void)
 {
-	char px[24], cfgval[1024];
+	char px[24];
 	const char *argv[5];
 
 	snprintf(cfgval, sizeof cfgval, "=%s",
 	    cfg.webhook_events != NULL ? cfg.webhook_events : "");
+	store_set_notices(cfgval);
 	snprintf(px, sizeof px, "%d", WH_CFG_TTL_MS);
 	argv[0] = "SET";
 	argv[1] = k_cfg;
@@ -188,6 +330,30 @@ cfg_write(void)
 	argv[3] = "PX";
 	argv[4] = px;
 	store_command(NULL, NULL, 5, argv, NULL);
+}
+
+/* A cluster node without --webhook-url: the settings another node wrote. */
+static void
+cfg_read_reply(redisReply *rr, void *arg)
+{
+	(void)arg;
+	if (rr == NULL || stopping)
+		return;
+	if (rr->type == REDIS_REPLY_STRING) {
+		snprintf(cfgval, sizeof cfgval, "%s", rr->str);
+		store_set_notices(cfgval);
+	} else if (rr->type == REDIS_REPLY_NIL)
+		store_set_notices(NULL);
+}
+
+static void
+cfg_read(uv_timer_t *t)
+{
+	const char *argv[2] = { "GET", k_cfg };
+
+	(void)t;
+	if (store_ready())
+		store_command(cfg_read_reply, NULL, 2, argv, NULL);
 }
 
 static void
@@ -210,7 +376,8 @@ tick(uv_timer_t *t)
 		argv[3] = k_lease;
 		argv[4] = node_id;
 		argv[5] = px;
-		store_command(lease_reply, (void *)1, 6, argv, NULL);
+		store_command_key(k_lease, lease_reply, (void *)1, 6, argv,
+		    NULL);
 	} else {
 		argv[0] = "SET";
 		argv[1] = k_lease;
@@ -220,24 +387,34 @@ tick(uv_timer_t *t)
 		argv[5] = px;
 		store_command(lease_reply, NULL, 6, argv, NULL);
 	}
+	if (clustered) {
+		argv[0] = "SMEMBERS";
+		argv[1] = k_streams;
+		store_command(streams_reply, NULL, 2, argv, NULL);
+		return;
+	}
 	argv[0] = "XINFO";
 	argv[1] = "STREAM";
 	argv[2] = k_stream;
-	store_command(xinfo_reply, NULL, 3, argv, NULL);
+	store_command_key(k_stream, xinfo_reply, NULL, 3, argv, NULL);
 }
 
 /* ----- reading a batch ----- */
 
-/* Take entries [[id, [field, value, ...]], ...] into cur. */
-static void
-take_entries(redisReply *arr)
+/* Take entries [[id, [field, value, ...]], ...] of stream into cur. */
+static size_t
+take_entries(const char *stream, redisReply *arr)
 {
-	size_t i;
+	size_t i, had = cur.n;
 
 	if (arr == NULL || arr->type != REDIS_REPLY_ARRAY || arr->elements == 0)
-		return;
-	cur.ids = xcalloc(arr->elements, sizeof *cur.ids);
-	buf_init(&cur.body);
+		return 0;
+	if (cur.n + arr->elements > cur.cap) {
+		cur.cap = cur.n + arr->elements;
+		cur.ids = xrealloc(cur.ids, cur.cap * sizeof *cur.ids);
+	}
+	if (cur.n == 0)
+		buf_init(&cur.body);
 	for (i = 0; i < arr->elements; i++) {
 		redisReply *e = arr->element[i], *fv;
 
@@ -253,17 +430,33 @@ take_entries(redisReply *arr)
 			buf_addc(&cur.body, ',');
 		buf_add(&cur.body, fv->element[1]->str, fv->element[1]->len);
 	}
+	if (cur.n > had) {
+		cur.runs = xrealloc(cur.runs, (cur.nruns + 1) *
+		    sizeof *cur.runs);
+		cur.runs[cur.nruns].stream = xstrdup(stream);
+		cur.runs[cur.nruns].from = had;
+		cur.runs[cur.nruns].n = cur.n - had;
+		cur.nruns++;
+	}
+	return cur.n - had;
 }
 
 static void
 start_batch(void)
 {
 	struct buf b;
+	const char *tag = "";
 
-	snprintf(cur.delivery, sizeof cur.delivery, "%s.%zu", cur.ids[0],
+	/* On a cluster ids repeat across streams: the slot's tag tells. */
+	if (clustered && cur.nruns > 0 &&
+	    (tag = strrchr(cur.runs[0].stream, '{')) == NULL)
+		tag = "";
+	snprintf(cur.delivery, sizeof cur.delivery, "%s%s%s.%zu",
+	    *tag != '\0' ? tag : "", *tag != '\0' ? "-" : "", cur.ids[0],
 	    cur.n);
 	buf_init(&b);
-	buf_printf(&b, "{\"delivery\":\"%s\",\"notices\":[", cur.delivery);
+	buf_printf(&b, "{\"delivery\":\"%s\",\"notices\":[",
+	    cur.delivery);
 	buf_add(&b, cur.body.p != NULL ? cur.body.p : "", cur.body.len);
 	buf_adds(&b, "]}");
 	buf_free(&cur.body);
@@ -273,28 +466,131 @@ start_batch(void)
 	try_send();
 }
 
+/* The stream a step reads, by key: the list may change meanwhile. */
+static struct wh_stream *
+stream_find(const char *key)
+{
+	for (size_t i = 0; i < nstreams; i++)
+		if (strcmp(streams[i].key, key) == 0)
+			return &streams[i];
+	return NULL;
+}
+
+static void
+retire_reply(redisReply *rr, void *arg)
+{
+	char *key = arg, n[32];
+	const char *argv[3];
+
+	if (rr != NULL && rr->type == REDIS_REPLY_INTEGER && rr->integer >= 0) {
+		snprintf(n, sizeof n, "%lld", rr->integer);
+		argv[0] = "INCRBY";
+		argv[1] = k_retired;
+		argv[2] = n;
+		store_command(NULL, NULL, 3, argv, NULL);
+	} else {
+		/* Not empty after all, or not known: listed again. */
+		argv[0] = "SADD";
+		argv[1] = k_streams;
+		argv[2] = key;
+		store_command(NULL, NULL, 3, argv, NULL);
+	}
+	free(key);
+}
+
+/* Off the list first, then deleted only if still empty (see the top). */
+static void
+retire(const char *key)
+{
+	const char *argv[4];
+
+	argv[0] = "SREM";
+	argv[1] = k_streams;
+	argv[2] = key;
+	store_command(NULL, NULL, 3, argv, NULL);
+	argv[0] = "EVAL";
+	argv[1] = retire_lua;
+	argv[2] = "1";
+	argv[3] = key;
+	store_command_key(key, retire_reply, xstrdup(key), 4, argv, NULL);
+}
+
+static void step(void);
+
+/* A stream has been read: go on round the streams, or send. */
+static void
+stepped(const char *key, size_t got)
+{
+	struct wh_stream *st = stream_find(key);
+	uint64_t now = mono_ms();
+
+	if (st != NULL && clustered) {
+		if (got > 0)
+			st->empty_since = 0;
+		else if (st->empty_since == 0)
+			st->empty_since = now;
+		else if (now - st->empty_since >= WH_RETIRE_MS && leader) {
+			retire(key);
+			st->empty_since = now;	/* once per WH_RETIRE_MS */
+		}
+	}
+	if (round_left > 0)
+		round_left--;
+	if (nstreams > 0)
+		spos = (spos + 1) % nstreams;
+	if (cur.n >= WH_BATCH || round_left == 0 || stopping) {
+		if (cur.n > 0 && !stopping)
+			start_batch();
+		else
+			schedule_poll(cur.n >= WH_BATCH ? 0 : WH_POLL_MS);
+		return;
+	}
+	step();
+}
+
+/*
+ * A read of stream key failed (rr NULL: not sent, or no answer): send
+ * what was read so far, or wait a tick; the next round goes on with the
+ * next stream, so one bad stream holds none of the others up. A stream
+ * without the group (deleted and made again by XADD) gets it back.
+ */
+static int
+read_failed(redisReply *rr, const char *key)
+{
+	const char *argv[6] = { "XGROUP", "CREATE", key, WH_GROUP, "0",
+	    "MKSTREAM" };
+
+	if (rr != NULL && rr->type != REDIS_REPLY_ERROR)
+		return 0;
+	if (rr != NULL && strncmp(rr->str, "NOGROUP", 7) == 0)
+		store_command_key(key, NULL, NULL, 6, argv, NULL);
+	if (nstreams > 0)
+		spos = (spos + 1) % nstreams;
+	if (cur.n > 0)
+		start_batch();	/* what was read so far */
+	else
+		schedule_poll(WH_TICK_MS);
+	return 1;
+}
+
 static void
 readgroup_reply(redisReply *rr, void *arg)
 {
-	(void)arg;
+	char *key = arg;
+	size_t got = 0;
+
 	busy = 0;
-	if (stopping)
-		return;
-	if (rr == NULL || rr->type == REDIS_REPLY_ERROR) {
-		if (rr != NULL && strncmp(rr->str, "NOGROUP", 7) == 0)
-			group_ok = 0;
-		schedule_poll(WH_TICK_MS);
+	if (stopping || read_failed(rr, key)) {
+		free(key);
 		return;
 	}
 	/* [[stream, [entries]]] or nil */
 	if (rr->type == REDIS_REPLY_ARRAY && rr->elements > 0 &&
 	    rr->element[0]->type == REDIS_REPLY_ARRAY &&
 	    rr->element[0]->elements == 2)
-		take_entries(rr->element[0]->element[1]);
-	if (cur.n > 0)
-		start_batch();
-	else
-		schedule_poll(WH_POLL_MS);
+		got = take_entries(key, rr->element[0]->element[1]);
+	stepped(key, got);
+	free(key);
 }
 
 static void
@@ -302,27 +598,26 @@ autoclaim_reply(redisReply *rr, void *arg)
 {
 	const char *argv[10];
 	char count[16];
+	char *key = arg;
+	size_t got = 0;
 
-	(void)arg;
 	busy = 0;
-	if (stopping)
-		return;
-	if (rr == NULL || rr->type == REDIS_REPLY_ERROR) {
-		if (rr != NULL && strncmp(rr->str, "NOGROUP", 7) == 0)
-			group_ok = 0;
-		schedule_poll(WH_TICK_MS);
+	if (stopping || read_failed(rr, key)) {
+		free(key);
 		return;
 	}
 	/* [next, [entries], [deleted]]: what an earlier holder left. */
 	if (rr->type == REDIS_REPLY_ARRAY && rr->elements >= 2)
-		take_entries(rr->element[1]);
-	if (cur.n > 0) {
+		got = take_entries(key, rr->element[1]);
+	if (got > 0) {
+		/* Sent again as it was, as soon as it is found. */
 		log_info("webhook: delivering %zu notices another node read "
-		    "and did not acknowledge", cur.n);
+		    "and did not acknowledge", got);
+		free(key);
 		start_batch();
 		return;
 	}
-	snprintf(count, sizeof count, "%d", WH_BATCH);
+	snprintf(count, sizeof count, "%zu", WH_BATCH - cur.n);
 	argv[0] = "XREADGROUP";
 	argv[1] = "GROUP";
 	argv[2] = WH_GROUP;
@@ -330,12 +625,14 @@ autoclaim_reply(redisReply *rr, void *arg)
 	argv[4] = "COUNT";
 	argv[5] = count;
 	argv[6] = "STREAMS";
-	argv[7] = k_stream;
+	argv[7] = key;
 	argv[8] = ">";
-	if (store_command(readgroup_reply, NULL, 9, argv, NULL) == 0)
+	if (store_command_key(key, readgroup_reply, key, 9, argv, NULL) == 0)
 		busy = 1;
-	else
-		schedule_poll(WH_TICK_MS);
+	else {
+		read_failed(NULL, key);
+		free(key);
+	}
 }
 
 static void
@@ -347,41 +644,58 @@ group_reply(redisReply *rr, void *arg)
 		group_ok = 1;
 }
 
-/* Read the next batch: first what nobody acknowledged, then new ones. */
+/* Read the next stream of the round: what nobody acknowledged, then new
+ * notices. */
 static void
-fetch(void)
+step(void)
 {
 	const char *argv[10];
-	char count[16];
+	char count[16], *key;
 
-	if (stopping || !leader || busy || cur.n > 0)
-		return;
-	if (mono_ms() >= lease_until || !store_ready()) {
-		schedule_poll(WH_TICK_MS);
+	if (nstreams == 0) {
+		schedule_poll(WH_POLL_MS);
 		return;
 	}
-	if (!group_ok) {
+	key = xstrdup(streams[spos].key);
+	if (!group_ok && !clustered) {
+		/* A cluster's streams are made with the group in them. */
 		argv[0] = "XGROUP";
 		argv[1] = "CREATE";
-		argv[2] = k_stream;
+		argv[2] = key;
 		argv[3] = WH_GROUP;
 		argv[4] = "0";
 		argv[5] = "MKSTREAM";
-		store_command(group_reply, NULL, 6, argv, NULL);
+		store_command_key(key, group_reply, NULL, 6, argv, NULL);
 	}
 	snprintf(count, sizeof count, "%d", WH_BATCH);
 	argv[0] = "XAUTOCLAIM";
-	argv[1] = k_stream;
+	argv[1] = key;
 	argv[2] = WH_GROUP;
 	argv[3] = node_id;
 	argv[4] = "0";
 	argv[5] = "0-0";
 	argv[6] = "COUNT";
 	argv[7] = count;
-	if (store_command(autoclaim_reply, NULL, 8, argv, NULL) == 0)
+	if (store_command(autoclaim_reply, key, 8, argv, NULL) == 0)
 		busy = 1;
-	else
+	else {
+		read_failed(NULL, key);
+		free(key);
+	}
+}
+
+/* Read the next batch, going round the streams once at most. */
+static void
+fetch(void)
+{
+	if (stopping || !leader || busy || cur.n > 0)
+		return;
+	if (mono_ms() >= lease_until || !store_ready()) {
 		schedule_poll(WH_TICK_MS);
+		return;
+	}
+	round_left = nstreams;
+	step();
 }
 
 /* ----- sending ----- */
@@ -393,17 +707,21 @@ ack_batch(void)
 	const char **argv = xcalloc(cur.n + 3, sizeof *argv);
 	int full = cur.n >= WH_BATCH;
 
-	argv[0] = "XACK";
-	argv[1] = k_stream;
-	argv[2] = WH_GROUP;
-	for (size_t i = 0; i < cur.n; i++)
-		argv[3 + i] = cur.ids[i];
-	store_command(NULL, NULL, (int)cur.n + 3, argv, NULL);
-	argv[0] = "XDEL";
-	argv[1] = k_stream;
-	for (size_t i = 0; i < cur.n; i++)
-		argv[2 + i] = cur.ids[i];
-	store_command(NULL, NULL, (int)cur.n + 2, argv, NULL);
+	for (size_t r = 0; r < cur.nruns; r++) {
+		const struct wh_run *run = &cur.runs[r];
+
+		argv[0] = "XACK";
+		argv[1] = run->stream;
+		argv[2] = WH_GROUP;
+		for (size_t i = 0; i < run->n; i++)
+			argv[3 + i] = cur.ids[run->from + i];
+		store_command(NULL, NULL, (int)run->n + 3, argv, NULL);
+		argv[0] = "XDEL";
+		argv[1] = run->stream;
+		for (size_t i = 0; i < run->n; i++)
+			argv[2 + i] = cur.ids[run->from + i];
+		store_command(NULL, NULL, (int)run->n + 2, argv, NULL);
+	}
 	free(argv);
 	batch_clear();
 	schedule_poll(full ? 0 : WH_POLL_MS);
@@ -515,9 +833,9 @@ webhook_start(void)
 {
 	struct buf b;
 
-	if (cfg.webhook_url == NULL)
-		return;
-	enabled = 1;
+	clustered = cfg.redis_cluster != NULL;
+	if (cfg.webhook_url == NULL && !clustered)
+		return;		/* the scripts read the settings key */
 #define KEY(dst, name) do {						\
 	buf_init(&b);							\
 	key_plain(&b, cfg.prefix, name);				\
@@ -528,7 +846,21 @@ webhook_start(void)
 	KEY(k_cfg, "webhooks:cfg");
 	KEY(k_lease, "webhooks:lease");
 	KEY(k_status, "webhooks:status");
+	KEY(k_streams, "webhooks:streams");
+	KEY(k_retired, "webhooks:retired");
 #undef KEY
+	if (cfg.webhook_url == NULL) {
+		/* A cluster node that delivers nothing still queues. */
+		uv_timer_init(loop, &cfg_timer);
+		uv_timer_start(&cfg_timer, cfg_read, 0, WH_TICK_MS);
+		return;
+	}
+	enabled = 1;
+	if (!clustered) {
+		streams = xcalloc(1, sizeof *streams);
+		streams[0].key = xstrdup(k_stream);
+		nstreams = 1;
+	}
 	uv_timer_init(loop, &tick_timer);
 	uv_timer_init(loop, &poll_timer);
 	uv_timer_start(&tick_timer, tick, 50, WH_TICK_MS);
@@ -559,6 +891,12 @@ webhook_stop(void)
 {
 	const char *argv[5];
 
+	if (clustered && !enabled && !stopping) {
+		stopping = 1;
+		uv_timer_stop(&cfg_timer);
+		uv_close((uv_handle_t *)&cfg_timer, timer_closed);
+		return;
+	}
 	if (!enabled || stopping)
 		return;
 	stopping = 1;
@@ -568,13 +906,18 @@ webhook_stop(void)
 		argv[2] = "1";
 		argv[3] = k_lease;
 		argv[4] = node_id;
-		store_command(NULL, NULL, 5, argv, NULL);
+		store_command_key(k_lease, NULL, NULL, 5, argv, NULL);
 	}
 	uv_timer_stop(&tick_timer);
 	uv_timer_stop(&poll_timer);
 	uv_close((uv_handle_t *)&tick_timer, timer_closed);
 	uv_close((uv_handle_t *)&poll_timer, timer_closed);
 	batch_clear();
+	for (size_t i = 0; i < nstreams; i++)
+		free(streams[i].key);
+	free(streams);
+	streams = NULL;
+	nstreams = 0;
 }
 
 void

@@ -53,6 +53,38 @@ cluster_key_slot(const char *key, size_t len)
 	return cluster_crc16(key, len) & (CLUSTER_SLOTS - 1);
 }
 
+/*
+ * A short hash tag whose slot is slot: "x{T}" lands where keys of that
+ * slot do. The table is filled once, on first use, by trying tags in
+ * order (all of 16384 slots are covered by four-character tags in about
+ * 170k CRCs, a few milliseconds), so a tag is the same in every process.
+ */
+const char *
+cluster_slot_tag(unsigned slot)
+{
+	static char tags[CLUSTER_SLOTS][8];
+	static int filled;
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	unsigned left = CLUSTER_SLOTS, s;
+	char t[8];
+
+	if (!filled) {
+		for (unsigned long n = 0; left > 0; n++) {
+			size_t len = 0;
+
+			for (unsigned long v = n; len == 0 || v > 0; v /= 36)
+				t[len++] = digits[v % 36];
+			s = cluster_crc16(t, len) & (CLUSTER_SLOTS - 1);
+			if (tags[s][0] == '\0') {
+				memcpy(tags[s], t, len);
+				left--;
+			}
+		}
+		filled = 1;
+	}
+	return tags[slot & (CLUSTER_SLOTS - 1)];
+}
+
 static int
 has_prefix(const char *s, size_t len, const char *pfx)
 {

@@ -74,6 +74,7 @@ enum cluster_err {
 	CLUSTER_ERR_NOSCRIPT
 };
 unsigned cluster_key_slot(const char *key, size_t len);
+const char *cluster_slot_tag(unsigned slot);
 uint16_t cluster_crc16(const char *, size_t);
 enum cluster_err cluster_err_class(const char *err, size_t len);
 int cluster_redirect_parse(const char *err, size_t len, unsigned *slot,

@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include "cluster.h"
 #include "scripts.h"
 
 /* Generated from shared/lua/NAME.lua by mk/lua2c.sh. */
@@ -377,6 +378,54 @@ script_take_outside(struct script_args *sa, const char **out, int max)
 	sa->argc -= n;
 	sa->nkeys = SCRIPT_ROOM_KEYS;
 	return n;
+}
+
+/*
+ * Redis Cluster: the webhook settings and the stream a room's notices go
+ * to are outside the room's slot, so the cluster variants (mk/lua2c.sh)
+ * take them as their last two arguments: cfgval, the value of
+ * <prefix>webhooks:cfg as the caller last read it ("" or NULL: queue
+ * none), and <prefix>webhooks:{T}, where the tag T puts the stream in the
+ * slot of the script's first key. Every room in a slot shares its stream,
+ * so one room's notices stay in order in one stream. A script without a
+ * cluster variant takes neither.
+ */
+void
+script_add_notices(struct script_args *sa, const char *prefix,
+    const char *cfgval)
+{
+	struct buf b;
+	unsigned slot;
+
+	if (scripts[sa->id].cluster == NULL || sa->nkeys == 0)
+		return;
+	slot = cluster_key_slot(sa->argv[0], sa->lens[0]);
+	buf_init(&b);
+	key_plain(&b, prefix, "webhooks");
+	buf_printf(&b, ":{%s}", cluster_slot_tag(slot));
+	snprintf(sa->wh_stream, sizeof sa->wh_stream, "%s", b.p);
+	buf_free(&b);
+	sa_str(sa, cfgval);
+	sa_str(sa, sa->wh_stream);
+}
+
+/*
+ * A cluster variant's reply, wrapped as [SCRIPT_NOTICES_WRAP, stream,
+ * reply] when the script made the notice stream stream, which the caller
+ * then lists in <prefix>webhooks:streams: returns the script's own reply,
+ * and the stream (or NULL) in *stream.
+ */
+const struct redisReply *
+script_notices_unwrap(const struct redisReply *r, const char **stream)
+{
+	*stream = NULL;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(r->element[0]->str, SCRIPT_NOTICES_WRAP) != 0 ||
+	    r->element[1]->type != REDIS_REPLY_STRING)
+		return r;
+	*stream = r->element[1]->str;
+	return r->element[2];
 }
 
 void

@@ -57,10 +57,16 @@ struct script_args {
 	size_t lens[SCRIPT_ARGV_MAX];
 	size_t off[SCRIPT_ARGV_MAX];	/* in b, or SIZE_MAX: the caller's */
 	struct buf b;
+	char wh_stream[256];		/* script_add_notices */
 };
 void script_args_free(struct script_args *);
 #define SCRIPT_ROOM_KEYS 4		/* room, :members, :state, :events */
 int script_take_outside(struct script_args *, const char **, int);
+void script_add_notices(struct script_args *, const char *prefix,
+    const char *cfgval);
+const struct redisReply *script_notices_unwrap(const struct redisReply *,
+    const char **stream);
+#define SCRIPT_NOTICES_WRAP "roomd:notices-stream"
 
 /* The scripts that answer with a status word put it first. */
 #define SCRIPT_R_STATUS 0

@@ -400,11 +400,29 @@ test_evalsha_args(void **state)
 	free(ln);
 }
 
+/* Every slot has a tag of at most four characters that lands in it. */
+static void
+test_slot_tag(void **state)
+{
+	char key[32];
+
+	(void)state;
+	for (unsigned s = 0; s < CLUSTER_SLOTS; s++) {
+		const char *t = cluster_slot_tag(s);
+
+		assert_true(t[0] != '\0' && strlen(t) <= 4);
+		snprintf(key, sizeof key, "roomd:webhooks:{%s}", t);
+		assert_int_equal(cluster_key_slot(key, strlen(key)), s);
+	}
+	assert_string_equal(cluster_slot_tag(cluster_key_slot("0", 1)), "0");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_slot),
+		cmocka_unit_test(test_slot_tag),
 		cmocka_unit_test(test_err_class),
 		cmocka_unit_test(test_redirect),
 		cmocka_unit_test(test_seeds),

@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <hiredis/hiredis.h>
 
 #include "shared.h"
+#include "cluster.h"
 
 /* The highest what[n] (ARGV, KEYS) the script reads; 0 for none. The
  * prelude reads no ARGV. */
@@ -221,6 +223,53 @@ test_err_names(void **state)
 	assert_int_equal(err_parse("no_such_code", &code), -1);
 }
 
+/* Cluster: the webhook settings and the slot's stream, last; unwrapping. */
+static void
+test_notices(void **state)
+{
+	struct script_args sa;
+	const redisReply *inner;
+	const char *stream;
+	redisReply e0 = { .type = REDIS_REPLY_STRING,
+	    .str = (char *)SCRIPT_NOTICES_WRAP }, e1 = { .type =
+	    REDIS_REPLY_STRING, .str = (char *)"p:webhooks:{x}" }, e2 = {
+	    .type = REDIS_REPLY_INTEGER, .integer = 7 };
+	redisReply *el[3] = { &e0, &e1, &e2 };
+	redisReply wrap = { .type = REDIS_REPLY_ARRAY, .elements = 3,
+	    .element = el };
+
+	(void)state;
+	script_append_args(&sa, &(struct script_append){ .prefix = "p:",
+	    .room = "r1", .type = "event", .body = ",\"event\":\"x\"" });
+	int argc = sa.argc;
+	script_add_notices(&sa, "p:", "=chat.*");
+	assert_int_equal(sa.argc, argc + 2);
+	assert_string_equal(sa.argv[argc], "=chat.*");
+	assert_int_equal(strncmp(sa.argv[argc + 1], "p:webhooks:{", 12), 0);
+	assert_int_equal(cluster_key_slot(sa.argv[argc + 1],
+	    sa.lens[argc + 1]), cluster_key_slot(sa.argv[0], sa.lens[0]));
+	script_args_free(&sa);
+
+	/* pool_set has no cluster variant: nothing added. */
+	script_pool_set_args(&sa, &(struct script_pool_set){
+	    .pool_key = "p:pool:{duel}:x", .room = "duel-1", .count = 1,
+	    .max_members = 2, .seq = "1-0" });
+	argc = sa.argc;
+	script_add_notices(&sa, "p:", "=");
+	assert_int_equal(sa.argc, argc);
+	script_args_free(&sa);
+
+	inner = script_notices_unwrap(&wrap, &stream);
+	assert_ptr_equal(inner, &e2);
+	assert_string_equal(stream, "p:webhooks:{x}");
+	inner = script_notices_unwrap(&e2, &stream);
+	assert_ptr_equal(inner, &e2);
+	assert_null(stream);
+	e0.str = (char *)"ok";
+	assert_ptr_equal(script_notices_unwrap(&wrap, &stream), &wrap);
+	assert_null(stream);
+}
+
 int
 main(void)
 {
@@ -231,6 +280,7 @@ main(void)
 		cmocka_unit_test(test_reads),
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_err_names),
+		cmocka_unit_test(test_notices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
