@@ -224,6 +224,20 @@ store_command(store_cb cb, void *arg, int argc, const char **argv,
 	return -1;
 }
 
+int
+store_command_key(const char *key, store_cb cb, void *arg, int argc,
+    const char **argv, const size_t *lens)
+{
+	(void)key;
+	return store_command(cb, arg, argc, argv, lens);
+}
+
+void
+store_set_notices(const char *cfgval)
+{
+	(void)cfgval;
+}
+
 static int
 push_channel(char list[][128], size_t *n, size_t max, const char *ch,
     size_t len)
