@@ -40,15 +40,100 @@ webhooks_int(const redisReply *r)
 	return 0;
 }
 
+/* The queue's numbers, summed over its streams. */
+struct webhooks_queue {
+	long long depth;		/* notices in the streams */
+	long long added;		/* ever queued */
+	long long pending;		/* read by a deliverer, not acked */
+	long long oldest;		/* ms of the oldest first entry; 0 */
+};
+
+/*
+ * Add one stream's numbers to q. A stream that is not there adds nothing:
+ * not made yet, or (a cluster's) retired meanwhile, and XINFO would answer
+ * an error for it.
+ */
+static void
+webhooks_stream(redisContext *c, const char *key, struct webhooks_queue *q)
+{
+	redisReply *ex, *info = NULL, *groups = NULL;
+	const redisReply *f;
+	long long first;
+
+	ex = redis_commandl(c, "EXISTS", key, NULL);
+	if (ex != NULL && ex->type == REDIS_REPLY_INTEGER && ex->integer == 1) {
+		info = redis_commandl(c, "XINFO", "STREAM", key, NULL);
+		groups = redis_commandl(c, "XINFO", "GROUPS", key, NULL);
+	}
+	redis_reply_free(ex);
+	if (info != NULL && info->type == REDIS_REPLY_ARRAY) {
+		q->depth += webhooks_int(webhooks_field(info, "length"));
+		q->added += webhooks_int(webhooks_field(info,
+		    "entries-added"));
+		f = webhooks_field(info, "first-entry");
+		if (f != NULL && f->type == REDIS_REPLY_ARRAY &&
+		    f->elements > 0 &&
+		    f->element[0]->type == REDIS_REPLY_STRING) {
+			first = atoll(f->element[0]->str);
+			if (first > 0 && (q->oldest == 0 || first < q->oldest))
+				q->oldest = first;
+		}
+	}
+	if (groups != NULL && groups->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i < groups->elements; i++)
+			q->pending += webhooks_int(webhooks_field(
+			    groups->element[i], "pending"));
+	}
+	redis_reply_free(info);
+	redis_reply_free(groups);
+}
+
+/*
+ * A cluster's queue: a stream per slot that has had notices, each listed
+ * in <prefix>webhooks:streams by the writer that made it (roomd or
+ * roomctl, scripts.c script_add_notices). The deliverer retires a stream
+ * that stays empty and adds what it had ever queued to
+ * <prefix>webhooks:retired, so queued_total does not go back. Returns -1
+ * after an error is printed.
+ */
+static int
+webhooks_cluster(redisContext *c, const struct cmd_ctx *ctx,
+    struct webhooks_queue *q)
+{
+	redisReply *list, *retired;
+	char *k_streams, *k_retired;
+	int rc = 0;
+
+	k_streams = redis_key_plain(ctx, "webhooks:streams");
+	k_retired = redis_key_plain(ctx, "webhooks:retired");
+	list = redis_commandl(c, "SMEMBERS", k_streams, NULL);
+	retired = redis_commandl(c, "GET", k_retired, NULL);
+	if (list == NULL || retired == NULL)
+		rc = -1;
+	else {
+		for (size_t i = 0; list->type == REDIS_REPLY_ARRAY &&
+		    i < list->elements; i++)
+			if (list->element[i]->type == REDIS_REPLY_STRING)
+				webhooks_stream(c, list->element[i]->str, q);
+		q->added += webhooks_int(retired);	/* nil: none */
+	}
+	redis_reply_free(list);
+	redis_reply_free(retired);
+	free(k_streams);
+	free(k_retired);
+	return rc;
+}
+
 static int
 cmd_webhooks_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct cmd_entry *e = &cmd_webhooks_entry;
 	redisContext *c;
-	redisReply *info = NULL, *groups = NULL, *status, *lease, *cfgv, *ex;
-	const redisReply *f, *g;
+	redisReply *status = NULL, *lease = NULL, *cfgv = NULL;
+	const redisReply *f;
+	struct webhooks_queue q = { 0 };
 	char *k_stream, *k_status, *k_lease, *k_cfg, *text, age[32];
-	long long depth = 0, added = 0, pending = 0, oldest = 0, failing = 0;
+	long long depth, added, pending, oldest, failing = 0;
 	const char *deliverer = NULL, *last_error = NULL, *events = NULL;
 	uint64_t now = time_ms();
 	cJSON *o;
@@ -61,33 +146,25 @@ cmd_webhooks_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	k_status = redis_key_plain(ctx, "webhooks:status");
 	k_lease = redis_key_plain(ctx, "webhooks:lease");
 	k_cfg = redis_key_plain(ctx, "webhooks:cfg");
-	/* No stream yet: an empty queue (XINFO would answer an error). */
-	ex = redis_commandl(c, "EXISTS", k_stream, NULL);
-	if (ex != NULL && ex->type == REDIS_REPLY_INTEGER && ex->integer == 1) {
-		info = redis_commandl(c, "XINFO", "STREAM", k_stream, NULL);
-		groups = redis_commandl(c, "XINFO", "GROUPS", k_stream, NULL);
-	}
-	redis_reply_free(ex);
+	/* A cluster's scripts cannot all reach one stream: each slot has
+	 * its own. No stream yet is an empty queue. */
+	if (ctx->redis_cluster != NULL) {
+		if (webhooks_cluster(c, ctx, &q) != 0) {
+			rc = EXIT_FAIL;
+			goto out;
+		}
+	} else
+		webhooks_stream(c, k_stream, &q);
+	depth = q.depth;
+	added = q.added;
+	pending = q.pending;
+	oldest = q.oldest;
 	status = redis_commandl(c, "HGETALL", k_status, NULL);
 	lease = redis_commandl(c, "GET", k_lease, NULL);
 	cfgv = redis_commandl(c, "GET", k_cfg, NULL);
 	if (status == NULL || lease == NULL || cfgv == NULL) {
 		rc = EXIT_FAIL;
 		goto out;
-	}
-	if (info != NULL && info->type == REDIS_REPLY_ARRAY) {
-		depth = webhooks_int(webhooks_field(info, "length"));
-		added = webhooks_int(webhooks_field(info, "entries-added"));
-		f = webhooks_field(info, "first-entry");
-		if (f != NULL && f->type == REDIS_REPLY_ARRAY && f->elements > 0 &&
-		    f->element[0]->type == REDIS_REPLY_STRING)
-			oldest = atoll(f->element[0]->str);
-	}
-	if (groups != NULL && groups->type == REDIS_REPLY_ARRAY) {
-		for (size_t i = 0; i < groups->elements; i++) {
-			g = groups->element[i];
-			pending += webhooks_int(webhooks_field(g, "pending"));
-		}
 	}
 	if (lease->type == REDIS_REPLY_STRING)
 		deliverer = lease->str;
@@ -154,8 +231,6 @@ cmd_webhooks_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			printf("failing     no\n");
 	}
 out:
-	redis_reply_free(info);
-	redis_reply_free(groups);
 	redis_reply_free(status);
 	redis_reply_free(lease);
 	redis_reply_free(cfgv);

@@ -82,7 +82,8 @@ rcl_check(redisReply *r, char *cause, const char *what)
 }
 
 /*
- * Send one command to the master of its key's slot: argv[1], or the key
+ * Send one command to the master of its key's slot: argv[1], the key
+ * after an XINFO's subcommand (STREAM, GROUPS, CONSUMERS), or the key
  * after STREAMS of an XREAD; PUBLISH goes out as SPUBLISH.
  */
 static redisReply *
@@ -100,6 +101,12 @@ rcl_send(int argc, const char **argv, const size_t *lens, char **cause)
 		ln[2] = lens != NULL ? lens[2] : strlen(argv[2]);
 		argv = av;
 		lens = ln;
+	}
+	/* An XINFO's argv[1] is its subcommand, no key: sent by it, the
+	 * command would reach its key only by a MOVED, a round trip more. */
+	if (strcasecmp(argv[0], "XINFO") == 0 && argc >= 3) {
+		key = argv[2];
+		keylen = lens != NULL ? lens[2] : strlen(key);
 	}
 	if (strcasecmp(argv[0], "XREAD") == 0) {
 		for (int i = 1; i + 1 < argc; i++)
@@ -410,30 +417,25 @@ pool_set_key(const char *key, size_t len)
 }
 
 /*
- * gc.lua's pool sweep across the shards: every master is scanned for pool
- * keys, and an entry whose room is gone (its hash expired, or it names
- * another pool) leaves the pool through pool_set.lua with no members, as
- * a closed room does: its seq and creation time go too. Entries of rooms
- * that live are left to the rooms' own writes, which carry a seq: a count
- * read here could be older than one of them. Returns the entries dropped.
+ * Every key matching match on every master, SCAN by SCAN, each given to
+ * fn with arg; type, when not NULL, is SCAN's TYPE filter. A master that
+ * does not answer is left for the next run.
  */
-static long long
-rcl_sweep_pools(const char *prefix)
+static void
+rcl_scan(const char *match, const char *type,
+    void (*fn)(const char *, size_t, void *), void *arg)
 {
-	long long dropped = 0;
-	char *match;
-
-	xasprintf(&match, "%spool:*", prefix);
 	for (size_t m = 0; m < cluster_sync_nmasters(cs); m++) {
 		char cursor[32] = "0";
 
 		do {
+			const char *argv[8] = { "SCAN", cursor, "MATCH", match,
+			    "COUNT", "100", "TYPE", type };
 			redisReply *r, *keys;
 			char *cause = NULL;
 
-			r = cluster_sync_command_on(cs, m, 6, (const char *[]){
-			    "SCAN", cursor, "MATCH", match, "COUNT", "100" },
-			    NULL, &cause);
+			r = cluster_sync_command_on(cs, m, type != NULL ? 8 : 6,
+			    argv, NULL, &cause);
 			free(cause);
 			if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
 			    r->elements != 2 ||
@@ -446,25 +448,83 @@ rcl_sweep_pools(const char *prefix)
 			snprintf(cursor, sizeof cursor, "%s",
 			    r->element[0]->str);
 			keys = r->element[1];
-			for (size_t k = 0; k < keys->elements; k++) {
-				const char *pk = keys->element[k]->str;
-
-				if (pool_set_key(pk, keys->element[k]->len))
-					dropped += rcl_sweep_pool(prefix, pk);
-			}
+			for (size_t k = 0; k < keys->elements; k++)
+				fn(keys->element[k]->str, keys->element[k]->len,
+				    arg);
 			freeReplyObject(r);
 		} while (strcmp(cursor, "0") != 0);
 	}
+}
+
+struct sweep {
+	const char *prefix;
+	long long dropped;
+};
+
+static void
+sweep_key(const char *key, size_t len, void *arg)
+{
+	struct sweep *sw = arg;
+
+	if (pool_set_key(key, len))
+		sw->dropped += rcl_sweep_pool(sw->prefix, key);
+}
+
+/*
+ * gc.lua's pool sweep across the shards: every master is scanned for pool
+ * keys, and an entry whose room is gone (its hash expired, or it names
+ * another pool) leaves the pool through pool_set.lua with no members, as
+ * a closed room does: its seq and creation time go too. Entries of rooms
+ * that live are left to the rooms' own writes, which carry a seq: a count
+ * read here could be older than one of them. Returns the entries dropped.
+ */
+static long long
+rcl_sweep_pools(const char *prefix)
+{
+	struct sweep sw = { prefix, 0 };
+	char *match;
+
+	xasprintf(&match, "%spool:*", prefix);
+	rcl_scan(match, NULL, sweep_key, &sw);
 	free(match);
-	return dropped;
+	return sw.dropped;
+}
+
+static void
+list_stream(const char *key, size_t len, void *arg)
+{
+	(void)len;
+	rcl_fire("SADD", (const char *)arg, key, NULL);
+}
+
+/*
+ * A slot's notice stream is listed in <prefix>webhooks:streams by the
+ * writer whose script made it, just after the script (scripts.c,
+ * script_add_notices). A writer killed between the two leaves a stream
+ * the deliverers do not know: list every one there is again. SADD of a
+ * listed stream does nothing; one listed again as it is being retired
+ * comes back empty (webhook.c makes its group again) and is retired at
+ * its next idle spell.
+ */
+static void
+rcl_list_streams(const char *prefix)
+{
+	char *match, *list;
+
+	xasprintf(&match, "%swebhooks:{*", prefix);
+	xasprintf(&list, "%swebhooks:streams", prefix);
+	rcl_scan(match, "stream", list_stream, list);
+	free(match);
+	free(list);
 }
 
 /*
  * gc.lua across the shards: the dead nodes from the node set, then each
  * listed room's members of dead nodes leave through the leave script
  * (reason node_lost), index entries of rooms whose keys are gone are
- * dropped, and with sweep so are pool entries of rooms that are gone. The
- * reply has the gc script's shape.
+ * dropped, and with sweep so are pool entries of rooms that are gone;
+ * notice streams nobody listed are listed. The reply has the gc script's
+ * shape.
  */
 static redisReply *
 rcl_gc(const struct script_args *sa)
@@ -564,6 +624,7 @@ rcl_gc(const struct script_args *sa)
 	freeReplyObject(rooms);
 	if (sa->argc > 4 && strcmp(sa->argv[4], "1") == 0)
 		dropped += rcl_sweep_pools(prefix);
+	rcl_list_streams(prefix);
 	for (size_t i = 0; i < dead->elements; i++)
 		rcl_fire("SADD", gone, dead->element[i]->str, NULL);
 	fake_push(top, fake_int(removed));

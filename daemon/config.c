@@ -537,14 +537,6 @@ config_derive(struct loader *ld, char **cause)
 		    cfg->tls_cert != NULL ? "--tls-key" : "--tls-cert");
 		return -1;
 	}
-	/* Webhooks on a cluster queue per-slot streams (webhook.c), but
-	 * roomctl webhooks does not sum them yet: refuse the pair until it
-	 * does and the webhook suite passes in cluster mode. */
-	if (cfg->redis_cluster != NULL && cfg->webhook_url != NULL) {
-		xasprintf(cause, "--webhook-url does not work with "
-		    "--redis-cluster yet");
-		return -1;
-	}
 	if (cfg->workers > 1 && cfg->node_id != NULL &&
 	    strlen(cfg->node_id) + 3 > ID_MAX) {
 		xasprintf(cause, "--node-id '%s' is too long for --workers: "

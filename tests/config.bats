@@ -331,9 +331,12 @@ EOF
 	assert_output --partial empty
 }
 
-@test "--webhook-url with --redis-cluster is refused until webhooks work on a cluster" {
+@test "--webhook-url with --redis-cluster: accepted, and still needs its secret" {
 	run "$ROOMD" --check-config --redis-cluster 127.0.0.1:7000 \
 	    --webhook-url http://127.0.0.1:9/hook --webhook-secret s
+	assert_success
+	run "$ROOMD" --check-config --redis-cluster 127.0.0.1:7000 \
+	    --webhook-url http://127.0.0.1:9/hook
 	assert_failure 2
-	assert_output "roomd: --webhook-url does not work with --redis-cluster yet"
+	assert_output --partial "--webhook-url needs --webhook-secret"
 }

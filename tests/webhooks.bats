@@ -4,7 +4,9 @@
 # most 100, the signature, retries after 500 and after the back end was
 # down, dropping after --webhook-retry, exactly one delivery with two
 # nodes, a delivering node killed mid-batch, and seq order per room under
-# concurrent publishers on both nodes.
+# concurrent publishers on both nodes. tests/run runs it on a cluster too,
+# where each slot has its own stream (roomd.8): retired when idle, listed
+# again by roomctl gc.
 
 load lib/common
 load lib/backend
@@ -283,6 +285,7 @@ EOF
 }
 
 @test "Redis restarted empty: a new lease, a new group, delivery goes on" {
+	single_redis_only "restarts its one Redis"
 	wh_node n1 --webhook-events '*'
 	member r1
 	api_publish n1 r1 before
@@ -302,6 +305,7 @@ EOF
 }
 
 @test "the first request after Redis comes back empty queues its notices" {
+	single_redis_only "restarts its one Redis"
 	# The config key the scripts look at is written as the node's first
 	# command on a new connection, ahead of the rooms it writes back, not
 	# at its next tick up to a second later.
@@ -317,6 +321,73 @@ EOF
 	api_publish n1 r1 stop
 	sim_wait m-r1
 	assert_success
+}
+
+@test "a node without --webhook-url queues notices too, for rooms on every shard" {
+	wh_node n1 --webhook-events '*'
+	roomd_start n2 --api-key "$API_KEY"
+	for r in w1 w2 w3 w4 w5 w6; do member "$r"; done
+	# On a cluster a node that does not deliver learns the settings from
+	# the deliverer's key within a second (roomd.8); on one Redis its
+	# scripts read the key themselves.
+	wait_for 10 eval 'api_publish n2 w1 probe; notices | grep -q "\"event\":\"probe\""'
+	for r in w1 w2 w3 w4 w5 w6; do
+		for i in 1 2 3; do api_publish n2 "$r" e "$i"; done
+		api_publish n2 "$r" stop
+	done
+	for r in w1 w2 w3 w4 w5 w6; do sim_wait "m-$r"; done
+	wait_for 20 eval '[ "$(notices | grep -c "\"type\":\"room_closed\"")" = 6 ]'
+	for r in w1 w2 w3 w4 w5 w6; do
+		run bash -c "jq -c 'select(.path == \"/wh\") | .json.notices[] | select(.room == \"$r\" and .event == \"e\") | .data' '$BACKEND_LOG' | tr '\n' ' '"
+		assert_output '1 2 3 '
+	done
+	if [ "$TEST_CLUSTER" = 1 ]; then
+		# One stream per slot: six rooms, several streams.
+		[ "$(redis_cli smembers roomd:webhooks:streams | wc -l)" -ge 2 ]
+	fi
+}
+
+@test "cluster: an idle slot's stream is retired, queued_total kept, made again by the next notice" {
+	cluster_only "one Redis has one stream, never retired"
+	wh_node n1 --webhook-events '*'
+	member w1
+	api_publish n1 w1 e 1
+	wait_for 10 eval 'notices | grep -q "\"event\":\"e\""'
+	wait_for 10 eval '"$ROOMCTL" webhooks --json | jq -e ".depth == 0" >/dev/null'
+	total=$("$ROOMCTL" webhooks --json | jq .queued_total)
+	[ "$total" -ge 2 ]
+	wait_for 30 eval '[ -z "$(redis_cli smembers roomd:webhooks:streams)" ]'
+	[ -z "$(redis_scan 'roomd:webhooks:{*')" ]
+	run "$ROOMCTL" webhooks --json
+	jq -e --argjson t "$total" '.queued_total == $t and .depth == 0' <<<"$output"
+	api_publish n1 w1 e 2
+	wait_for 10 eval 'notices | grep -q "\"data\":2"'
+	[ "$(redis_cli smembers roomd:webhooks:streams | wc -l)" = 1 ]
+	api_publish n1 w1 stop
+	sim_wait m-w1
+}
+
+@test "cluster: roomctl gc lists a slot's stream its writer did not list" {
+	cluster_only "one Redis has one stream, always read"
+	wh_node n1 --webhook-events '*'
+	member w1
+	api_publish n1 w1 e 1
+	wait_for 10 eval 'notices | grep -q "\"data\":1"'
+	stream=$(redis_cli smembers roomd:webhooks:streams)
+	[ -n "$stream" ]
+	# As if the writer that made the stream died before listing it.
+	redis_cli srem roomd:webhooks:streams "$stream" >/dev/null
+	sleep 2		# a tick (1 s): the deliverer reads the list again
+	api_publish n1 w1 e 2
+	[ "$(redis_cli xlen "$stream")" -ge 1 ]
+	sleep 3		# three ticks: the deliverer does not know the stream
+	[ "$(notices | grep -c '"data":2')" = 0 ]
+	run "$ROOMCTL" gc
+	assert_success
+	[ "$(redis_cli smembers roomd:webhooks:streams)" = "$stream" ]
+	wait_for 10 eval 'notices | grep -q "\"data\":2"'
+	api_publish n1 w1 stop
+	sim_wait m-w1
 }
 
 @test "a room made by match has its room_created notice, with its pool and filter" {

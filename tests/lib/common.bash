@@ -48,6 +48,13 @@ single_redis_only() {
 	fi
 }
 
+# cluster_only WHY: skip this test on one Redis.
+cluster_only() {
+	if [ "$TEST_CLUSTER" != 1 ]; then
+		skip "Redis Cluster only: $1"
+	fi
+}
+
 # Every process a test started: pid -> what it is ("redis", "roomd NAME",
 # "sim NAME"). Names of roomd nodes map to their pids and logs.
 declare -gA _PROC=()
