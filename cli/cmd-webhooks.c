@@ -51,16 +51,19 @@ struct webhooks_queue {
 /*
  * Add one stream's numbers to q. A stream that is not there adds nothing:
  * not made yet, or (a cluster's) retired meanwhile, and XINFO would answer
- * an error for it.
+ * an error for it. (One retired between EXISTS and XINFO, a window of a
+ * round trip after 10 idle seconds, prints that error and adds nothing.)
+ * Returns -1 after an error is printed when Redis could not be asked.
  */
-static void
+static int
 webhooks_stream(redisContext *c, const char *key, struct webhooks_queue *q)
 {
 	redisReply *ex, *info = NULL, *groups = NULL;
 	const redisReply *f;
 	long long first;
 
-	ex = redis_commandl(c, "EXISTS", key, NULL);
+	if ((ex = redis_commandl(c, "EXISTS", key, NULL)) == NULL)
+		return -1;
 	if (ex != NULL && ex->type == REDIS_REPLY_INTEGER && ex->integer == 1) {
 		info = redis_commandl(c, "XINFO", "STREAM", key, NULL);
 		groups = redis_commandl(c, "XINFO", "GROUPS", key, NULL);
@@ -86,6 +89,7 @@ webhooks_stream(redisContext *c, const char *key, struct webhooks_queue *q)
 	}
 	redis_reply_free(info);
 	redis_reply_free(groups);
+	return 0;
 }
 
 /*
@@ -106,15 +110,18 @@ webhooks_cluster(redisContext *c, const struct cmd_ctx *ctx,
 
 	k_streams = redis_key_plain(ctx, "webhooks:streams");
 	k_retired = redis_key_plain(ctx, "webhooks:retired");
+	/* One error printed, not one for each key. */
 	list = redis_commandl(c, "SMEMBERS", k_streams, NULL);
-	retired = redis_commandl(c, "GET", k_retired, NULL);
+	retired = list != NULL ? redis_commandl(c, "GET", k_retired, NULL) :
+	    NULL;
 	if (list == NULL || retired == NULL)
 		rc = -1;
 	else {
-		for (size_t i = 0; list->type == REDIS_REPLY_ARRAY &&
-		    i < list->elements; i++)
+		for (size_t i = 0; rc == 0 && list->type ==
+		    REDIS_REPLY_ARRAY && i < list->elements; i++)
 			if (list->element[i]->type == REDIS_REPLY_STRING)
-				webhooks_stream(c, list->element[i]->str, q);
+				rc = webhooks_stream(c, list->element[i]->str,
+				    q);
 		q->added += webhooks_int(retired);	/* nil: none */
 	}
 	redis_reply_free(list);
@@ -148,13 +155,11 @@ cmd_webhooks_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	k_cfg = redis_key_plain(ctx, "webhooks:cfg");
 	/* A cluster's scripts cannot all reach one stream: each slot has
 	 * its own. No stream yet is an empty queue. */
-	if (ctx->redis_cluster != NULL) {
-		if (webhooks_cluster(c, ctx, &q) != 0) {
-			rc = EXIT_FAIL;
-			goto out;
-		}
-	} else
-		webhooks_stream(c, k_stream, &q);
+	if ((ctx->redis_cluster != NULL ? webhooks_cluster(c, ctx, &q) :
+	    webhooks_stream(c, k_stream, &q)) != 0) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
 	depth = q.depth;
 	added = q.added;
 	pending = q.pending;

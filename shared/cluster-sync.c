@@ -206,6 +206,7 @@ run(struct cluster_sync *cs, const struct cluster_addr *fixed,
 	uint64_t backoff = SYNC_RETRY_MS;
 	redisContext *c;
 	redisReply *r = NULL;
+	char last[256] = "";	/* why the last failed try failed */
 	unsigned s;
 
 	for (int tries = 0; tries < SYNC_TRIES; tries++) {
@@ -281,7 +282,8 @@ wait:
 		    backoff * 2;
 		if (fixed == NULL)
 			(void)map_load(cs, NULL);
-		if (cause != NULL) {
+		if (cause != NULL && *cause != NULL) {
+			snprintf(last, sizeof last, "%s", *cause);
 			free(*cause);
 			*cause = NULL;
 		}
@@ -289,7 +291,8 @@ wait:
 	if (r != NULL)
 		return r;
 	if (cause != NULL && *cause == NULL)
-		xasprintf(cause, "cluster: gave up after %d tries", SYNC_TRIES);
+		xasprintf(cause, "cluster: gave up after %d tries%s%s",
+		    SYNC_TRIES, last[0] != '\0' ? ": " : "", last);
 	return NULL;
 }
 

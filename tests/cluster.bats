@@ -3,10 +3,11 @@
 # Cluster; CLI.md --redis-cluster): 3 masters with a replica each from
 # lib/cluster, two roomd nodes with --redis-cluster. Rooms on every shard
 # with frames in one order on both nodes, presence, recovery with since,
-# lock, the max_members race, matchmaking across shards (the pool on its
-# shard, the rooms on theirs), roomctl's commands across the shards, a master SIGKILLed and its
+# lock, the max_members race, pool writes that reach the pool's shard out
+# of order, roomctl's commands across the shards, a master SIGKILLed and its
 # replica promoted, every seed down at start, a busy room's slot migrated,
 # CLUSTER FAILOVER under load with a password, and a master in DEBUG SLEEP.
+# Matchmaking on a cluster is match.bats, run there by tests/run.
 
 load lib/common
 load lib/cluster
@@ -191,110 +192,6 @@ EOF
 	run jq -s -c '[.[] | select(.dir == "in" and .frame.ref == "j")
 	    | .frame.type + ":" + (.frame.code // "")] | group_by(.) | map([.[0], length])' "$T"
 	assert_output '[["error:room_full",5],["ok:",5]]'
-}
-
-# matched FILE: the rooms the ok replies to match steps name, one a line.
-matched() {
-	jq -r 'select(.dir == "in" and .frame.type == "ok" and
-	    (.frame | has("created"))) | "\(.client) \(.frame.room)"' "$1"
-}
-
-@test "match across shards: full rooms of 4 on several shards, a freed seat is taken again, a locked room skipped" {
-	cluster_nodes
-	T=$BATS_TEST_TMPDIR/q.jsonl
-	sim_bg q --clients 40 --url "$URL_n1,$URL_n2" --transcript "$T" - <<'EOF'
-barrier
-match quick 4
-barrier
-expect event event=end within 40s
-EOF
-	wait_for 30 pool_members_are quick 40
-	run pool_rooms quick
-	assert_equal "$(wc -l <<<"$output")" 10
-	refute_output --regexp ' [^4]$'
-	run pool_entries quick
-	assert_output ''
-	masters=$(for r in $(pool_rooms quick | cut -d' ' -f1); do
-		room_master "$r"; done | sort -u | wc -l)
-	[ "$masters" -ge 2 ]
-	for r in $(pool_rooms quick | cut -d' ' -f1); do
-		ctl publish "$r" end
-	done
-	sim_wait q
-	assert_success
-	run matched "$T"
-	assert_equal "$(wc -l <<<"$output")" 40
-	assert_equal "$(cut -d' ' -f2 <<<"$output" | sort | uniq -c |
-	    awk '$1 != 4' | wc -l)" 0
-
-	# Three wait in a room of 4; a fourth fills it, then leaves: the
-	# seat goes back to the pool and the next match takes it.
-	sim_bg hold --clients 3 --url "$URL_n1,$URL_n2" - <<'EOF'
-match seats 4
-expect event event=end within 40s
-EOF
-	wait_for 20 pool_members_are seats 3
-	r=$(pool_rooms seats | cut -d' ' -f1)
-	wait_for 10 eval '[ "$(pool_entries seats)" = "$r 3" ]'
-	TF=$BATS_TEST_TMPDIR/f.jsonl
-	run -0 sim --url "$URL_n2" --transcript "$TF" - <<'EOF'
-match seats 4
-send {"type":"presence","room":"$room","ref":"p"}
-expect ok ref=p
-leave $room
-EOF
-	assert_equal "$(matched "$TF")" "0 $r"
-	wait_for 10 eval '[ "$(pool_entries seats)" = "$r 3" ]'
-	TN=$BATS_TEST_TMPDIR/n.jsonl
-	sim_bg next --url "$URL_n1" --transcript "$TN" - <<'EOF'
-match seats 4
-expect evicted within 40s
-EOF
-	wait_for 10 members_are "$r" 4
-	wait_for 10 eval '[ -z "$(pool_entries seats)" ]'
-	# roomctl evict frees a seat too (its follow-up writes the pool).
-	cn=$(redis_cli hvals "roomd:room:{$r}:members" |
-	    jq -s -r 'max_by(.joined_at) | .conn')
-	run -0 ctl evict "$r" --conn "$cn"
-	sim_wait next
-	assert_success
-	assert_equal "$(matched "$TN")" "0 $r"
-	wait_for 10 eval '[ "$(pool_entries seats)" = "$r 3" ]'
-	ctl publish "$r" end
-	sim_wait hold
-	assert_success
-
-	# A locked room is not handed out; unlocked, it is again.
-	sim_bg a --url "$URL_n1" - <<'EOF'
-match lobby 4
-send {"type":"lock","room":"$room","ref":"l"}
-expect ok ref=l
-expect event event=unlock within 40s
-send {"type":"unlock","room":"$room","ref":"u"}
-expect ok ref=u
-expect event event=end within 40s
-EOF
-	wait_for 20 eval '[ "$(redis_cli hget "roomd:room:{$(pool_rooms lobby |
-	    cut -d" " -f1)}" locked)" = 1 ]'
-	ra=$(pool_rooms lobby | cut -d' ' -f1)
-	wait_for 10 eval '[ -z "$(pool_entries lobby)" ]'
-	TB=$BATS_TEST_TMPDIR/b.jsonl
-	run -0 sim --url "$URL_n2" --transcript "$TB" - <<'EOF'
-match lobby 4
-leave $room
-EOF
-	rb=$(matched "$TB" | cut -d' ' -f2)
-	[ -n "$rb" ] && [ "$rb" != "$ra" ]
-	ctl publish "$ra" unlock
-	wait_for 10 eval '[ "$(pool_entries lobby)" = "$ra 1" ]'
-	TC=$BATS_TEST_TMPDIR/c.jsonl
-	run -0 sim --url "$URL_n2" --transcript "$TC" - <<'EOF'
-match lobby 4
-EOF
-	assert_equal "$(matched "$TC")" "0 $ra"
-	ctl publish "$ra" end
-	sim_wait a
-	assert_success
 }
 
 @test "pool writes that reach the pool's shard out of order: the older is dropped" {

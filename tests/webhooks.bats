@@ -390,6 +390,22 @@ EOF
 	sim_wait m-w1
 }
 
+@test "cluster: roomctl webhooks with a stream's master down: exit 1, one roomctl: line" {
+	cluster_only "kills a master of the cluster"
+	wh_node n1 --webhook-events '*'
+	member w1
+	api_publish n1 w1 e 1
+	wait_for 10 eval 'notices | grep -q "\"data\":1"'
+	stream=$(redis_cli smembers roomd:webhooks:streams)
+	[ -n "$stream" ]
+	cluster_kill "$(cluster_owner "$(cluster_slot "$stream")")"
+	run "$ROOMCTL" webhooks --json
+	assert_failure 1
+	[ "${#lines[@]}" = 1 ]
+	# It says which master it could not reach.
+	assert_output --regexp '^roomctl: .*127\.0\.0\.1:[0-9]+: Connection refused$'
+}
+
 @test "a room made by match has its room_created notice, with its pool and filter" {
 	wh_node n1
 	run sim - <<'EOF'
