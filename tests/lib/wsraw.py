@@ -84,9 +84,16 @@ def _upgrade_request(port, path, headers):
 class WS:
     """A client connection; raises Closed if the upgrade is refused."""
 
-    def __init__(self, port, path="/ws", headers=(), timeout=5):
-        self.s = socket.create_connection(("127.0.0.1", port),
-                                          timeout=timeout)
+    def __init__(self, port, path="/ws", headers=(), timeout=5,
+                 rcvbuf=None):
+        # rcvbuf: a fixed receive buffer, set before connecting, so the
+        # kernel does not grow it (to tcp_rmem's maximum) for a client
+        # that does not read.
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.settimeout(timeout)
+        self.s.connect(("127.0.0.1", port))
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.s.sendall(_upgrade_request(port, path, headers))
         self.buf = b""
