@@ -64,7 +64,7 @@ webhooks_stream(redisContext *c, const char *key, struct webhooks_queue *q)
 
 	if ((ex = redis_commandl(c, "EXISTS", key, NULL)) == NULL)
 		return -1;
-	if (ex != NULL && ex->type == REDIS_REPLY_INTEGER && ex->integer == 1) {
+	if (ex->type == REDIS_REPLY_INTEGER && ex->integer == 1) {
 		info = redis_commandl(c, "XINFO", "STREAM", key, NULL);
 		groups = redis_commandl(c, "XINFO", "GROUPS", key, NULL);
 	}
@@ -140,7 +140,7 @@ cmd_webhooks_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	const redisReply *f;
 	struct webhooks_queue q = { 0 };
 	char *k_stream, *k_status, *k_lease, *k_cfg, *text, age[32];
-	long long depth, added, pending, oldest, failing = 0;
+	long long failing = 0;
 	const char *deliverer = NULL, *last_error = NULL, *events = NULL;
 	uint64_t now = time_ms();
 	cJSON *o;
@@ -160,10 +160,6 @@ cmd_webhooks_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	depth = q.depth;
-	added = q.added;
-	pending = q.pending;
-	oldest = q.oldest;
 	status = redis_commandl(c, "HGETALL", k_status, NULL);
 	lease = redis_commandl(c, "GET", k_lease, NULL);
 	cfgv = redis_commandl(c, "GET", k_cfg, NULL);
@@ -187,13 +183,13 @@ cmd_webhooks_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			cJSON_AddStringToObject(o, "events", events);
 		else
 			cJSON_AddNullToObject(o, "events");
-		cJSON_AddNumberToObject(o, "depth", (double)depth);
-		cJSON_AddNumberToObject(o, "pending", (double)pending);
-		cJSON_AddNumberToObject(o, "queued_total", (double)added);
-		if (oldest > 0)
+		cJSON_AddNumberToObject(o, "depth", (double)q.depth);
+		cJSON_AddNumberToObject(o, "pending", (double)q.pending);
+		cJSON_AddNumberToObject(o, "queued_total", (double)q.added);
+		if (q.oldest > 0)
 			cJSON_AddNumberToObject(o, "oldest_age_ms",
-			    (double)((long long)now > oldest ? (long long)now -
-			    oldest : 0));
+			    (double)((long long)now > q.oldest ?
+			    (long long)now - q.oldest : 0));
 		else
 			cJSON_AddNullToObject(o, "oldest_age_ms");
 		if (deliverer != NULL)
@@ -219,10 +215,11 @@ cmd_webhooks_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			printf(" (events: %s)", *events != '\0' ? events :
 			    "none");
 		printf("\ndepth       %lld\npending     %lld\nqueued      %lld\n",
-		    depth, pending, added);
-		if (oldest > 0) {
-			fmt_age_ms(age, sizeof age, (long long)now > oldest ?
-			    now - (uint64_t)oldest : 0);
+		    q.depth, q.pending, q.added);
+		if (q.oldest > 0) {
+			fmt_age_ms(age, sizeof age,
+			    (long long)now > q.oldest ?
+			    now - (uint64_t)q.oldest : 0);
 			printf("oldest      %s\n", age);
 		} else
 			printf("oldest      -\n");

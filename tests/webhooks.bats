@@ -66,6 +66,17 @@ EOF
 	wait_for 10 members_are "$1" 1
 }
 
+# first_notice: n1 delivering, a member in w1, and its event 1 delivered;
+# STREAM is the slot stream (on a cluster) that it went through.
+first_notice() {
+	wh_node n1 --webhook-events '*'
+	member w1
+	api_publish n1 w1 e 1
+	wait_for 10 eval 'notices | grep -q "\"data\":1"'
+	STREAM=$(redis_cli smembers roomd:webhooks:streams)
+	[ -n "$STREAM" ]
+}
+
 @test "notices: room_created, member frames, matching events; signed; one delivery id" {
 	wh_node n1 --webhook-events 'chat.*,vote'
 	member r1
@@ -349,10 +360,7 @@ EOF
 
 @test "cluster: an idle slot's stream is retired, queued_total kept, made again by the next notice" {
 	cluster_only "one Redis has one stream, never retired"
-	wh_node n1 --webhook-events '*'
-	member w1
-	api_publish n1 w1 e 1
-	wait_for 10 eval 'notices | grep -q "\"event\":\"e\""'
+	first_notice
 	wait_for 10 eval '"$ROOMCTL" webhooks --json | jq -e ".depth == 0" >/dev/null'
 	total=$("$ROOMCTL" webhooks --json | jq .queued_total)
 	[ "$total" -ge 2 ]
@@ -369,22 +377,17 @@ EOF
 
 @test "cluster: roomctl gc lists a slot's stream its writer did not list" {
 	cluster_only "one Redis has one stream, always read"
-	wh_node n1 --webhook-events '*'
-	member w1
-	api_publish n1 w1 e 1
-	wait_for 10 eval 'notices | grep -q "\"data\":1"'
-	stream=$(redis_cli smembers roomd:webhooks:streams)
-	[ -n "$stream" ]
+	first_notice
 	# As if the writer that made the stream died before listing it.
-	redis_cli srem roomd:webhooks:streams "$stream" >/dev/null
+	redis_cli srem roomd:webhooks:streams "$STREAM" >/dev/null
 	sleep 2		# a tick (1 s): the deliverer reads the list again
 	api_publish n1 w1 e 2
-	[ "$(redis_cli xlen "$stream")" -ge 1 ]
+	[ "$(redis_cli xlen "$STREAM")" -ge 1 ]
 	sleep 3		# three ticks: the deliverer does not know the stream
 	[ "$(notices | grep -c '"data":2')" = 0 ]
 	run "$ROOMCTL" gc
 	assert_success
-	[ "$(redis_cli smembers roomd:webhooks:streams)" = "$stream" ]
+	[ "$(redis_cli smembers roomd:webhooks:streams)" = "$STREAM" ]
 	wait_for 10 eval 'notices | grep -q "\"data\":2"'
 	api_publish n1 w1 stop
 	sim_wait m-w1
@@ -392,13 +395,8 @@ EOF
 
 @test "cluster: roomctl webhooks with a stream's master down: exit 1, one roomctl: line" {
 	cluster_only "kills a master of the cluster"
-	wh_node n1 --webhook-events '*'
-	member w1
-	api_publish n1 w1 e 1
-	wait_for 10 eval 'notices | grep -q "\"data\":1"'
-	stream=$(redis_cli smembers roomd:webhooks:streams)
-	[ -n "$stream" ]
-	cluster_kill "$(cluster_owner "$(cluster_slot "$stream")")"
+	first_notice
+	cluster_kill "$(cluster_owner "$(cluster_slot "$STREAM")")"
 	run "$ROOMCTL" webhooks --json
 	assert_failure 1
 	[ "${#lines[@]}" = 1 ]
