@@ -517,23 +517,30 @@ retire(const char *key)
 
 static void step(void);
 
-/* A stream has been read: go on round the streams, or send. */
+/* A cluster stream read got notices, or none: retired once empty long. */
 static void
-stepped(const char *key, size_t got)
+track_empty(const char *key, size_t got)
 {
 	struct wh_stream *st = stream_find(key);
 	uint64_t now = mono_ms();
 
-	if (st != NULL && clustered) {
-		if (got > 0)
-			st->empty_since = 0;
-		else if (st->empty_since == 0)
-			st->empty_since = now;
-		else if (now - st->empty_since >= WH_RETIRE_MS && leader) {
-			retire(key);
-			st->empty_since = now;	/* once per WH_RETIRE_MS */
-		}
+	if (st == NULL || !clustered)
+		return;
+	if (got > 0)
+		st->empty_since = 0;
+	else if (st->empty_since == 0)
+		st->empty_since = now;
+	else if (now - st->empty_since >= WH_RETIRE_MS && leader) {
+		retire(key);
+		st->empty_since = now;	/* once per WH_RETIRE_MS */
 	}
+}
+
+/* A stream has been read: go on round the streams, or send. */
+static void
+stepped(const char *key, size_t got)
+{
+	track_empty(key, got);
 	if (round_left > 0)
 		round_left--;
 	if (nstreams > 0)
@@ -551,8 +558,13 @@ stepped(const char *key, size_t got)
 /*
  * A read of stream key failed (rr NULL: not sent, or no answer): send
  * what was read so far, or wait a tick; the next round goes on with the
- * next stream, so one bad stream holds none of the others up. A stream
- * without the group (deleted and made again by XADD) gets it back.
+ * next stream, so one bad stream holds none of the others up. On one
+ * Redis a stream without the group (deleted and made again by a script's
+ * XADD) gets it back. A cluster's writers make each stream with the group
+ * in it, so there NOGROUP is a stream that is gone (retired while this
+ * node still had it listed): made again here it would be a stream no
+ * writer lists, whose notices nobody would read; it counts as empty and
+ * is retired again instead.
  */
 static int
 read_failed(redisReply *rr, const char *key)
@@ -562,8 +574,12 @@ read_failed(redisReply *rr, const char *key)
 
 	if (rr != NULL && rr->type != REDIS_REPLY_ERROR)
 		return 0;
-	if (rr != NULL && strncmp(rr->str, "NOGROUP", 7) == 0)
-		store_command_key(key, NULL, NULL, 6, argv, NULL);
+	if (rr != NULL && strncmp(rr->str, "NOGROUP", 7) == 0) {
+		if (clustered)
+			track_empty(key, 0);
+		else
+			store_command_key(key, NULL, NULL, 6, argv, NULL);
+	}
 	if (nstreams > 0)
 		spos = (spos + 1) % nstreams;
 	if (cur.n > 0)

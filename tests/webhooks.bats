@@ -368,6 +368,13 @@ EOF
 	[ -z "$(redis_scan 'roomd:webhooks:{*')" ]
 	run "$ROOMCTL" webhooks --json
 	jq -e --argjson t "$total" '.queued_total == $t and .depth == 0' <<<"$output"
+	# Listed again while gone (a list read before the retirement, or gc
+	# racing it): the deliverer does not make it again, since no writer
+	# would list a stream that already exists, and retires it again.
+	redis_cli sadd roomd:webhooks:streams "$STREAM" >/dev/null
+	sleep 3		# three ticks: the deliverer reads it and gets NOGROUP
+	[ "$(redis_cli exists "$STREAM")" = 0 ]
+	wait_for 30 eval '[ -z "$(redis_cli smembers roomd:webhooks:streams)" ]'
 	api_publish n1 w1 e 2
 	wait_for 10 eval 'notices | grep -q "\"data\":2"'
 	[ "$(redis_cli smembers roomd:webhooks:streams | wc -l)" = 1 ]
