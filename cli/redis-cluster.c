@@ -503,8 +503,8 @@ list_stream(const char *key, size_t len, void *arg)
  * script_add_notices). A writer killed between the two leaves a stream
  * the deliverers do not know: list every one there is again. SADD of a
  * listed stream does nothing; one listed again as it is being retired
- * comes back empty (webhook.c makes its group again) and is retired at
- * its next idle spell.
+ * is found gone by the deliverer, which counts it as empty and retires
+ * it again (webhook.c, read_failed).
  */
 static void
 rcl_list_streams(const char *prefix)
